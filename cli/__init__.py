@@ -1,0 +1,1 @@
+"""The ``metalink-dgl`` command group (click). One module per subcommand; no training loop here."""
