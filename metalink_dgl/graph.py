@@ -1,0 +1,63 @@
+"""Minibatch -> knowledge graph: ``data`` and ``task`` nodes joined by revealed labels.
+
+One ``('data', 'labels', 'task')`` edge and its reverse ``('task', 'rev_labels', 'data')``
+per revealed label ``y_j(i)``; the label, encoded as ``2y - 1`` (so a 0 is a message, not
+a missing one), is the edge feature :data:`LABEL` on both edge types. Queried labels are
+never edges.
+"""
+
+from __future__ import annotations
+
+import dgl
+import torch
+
+DATA = "data"
+TASK = "task"
+LABELS = (DATA, "labels", TASK)
+REV_LABELS = (TASK, "rev_labels", DATA)
+LABEL = "label"  #: edge-data key of the encoded label, shape (E, 1)
+
+
+def encode_labels(y: torch.Tensor) -> torch.Tensor:
+    """Binary labels {0, 1} -> {-1, +1}, shape (E,) -> (E, 1)."""
+    return (2.0 * y - 1.0).unsqueeze(-1)
+
+
+def build_knowledge_graph(revealed: torch.Tensor, Y: torch.Tensor) -> dgl.DGLGraph:
+    """Build the knowledge graph of one block of examples.
+
+    Parameters
+    ----------
+    revealed : BoolTensor, (B, T)
+        Which labels are edges. Must lie within the observed entries of ``Y``.
+    Y : Tensor, (B, T)
+        Labels, NaN where unknown.
+
+    Returns
+    -------
+    DGLGraph
+        Heterograph with ``B`` data nodes and ``T`` task nodes (also when no label is
+        revealed), on ``Y``'s device, with ``edata[LABEL]`` of shape (E, 1) on both edge types.
+
+    Examples
+    --------
+    >>> import torch
+    >>> Y = torch.tensor([[1.0, 0.0], [float("nan"), 1.0], [0.0, float("nan")]])
+    >>> g = build_knowledge_graph(~torch.isnan(Y), Y)
+    >>> g.num_nodes("data"), g.num_nodes("task"), g.num_edges("labels")
+    (3, 2, 4)
+    """
+    B, T = Y.shape
+    data_idx, task_idx = revealed.nonzero(as_tuple=True)
+    g = dgl.heterograph(
+        {LABELS: (data_idx, task_idx), REV_LABELS: (task_idx, data_idx)},
+        num_nodes_dict={DATA: B, TASK: T},
+        idtype=torch.int64,
+        device=Y.device,
+    )
+    label = encode_labels(Y[data_idx, task_idx].float())
+    if torch.isnan(label).any():
+        raise ValueError("a revealed label is NaN: the revealed mask must lie within observed labels")
+    g.edges[LABELS[1]].data[LABEL] = label
+    g.edges[REV_LABELS[1]].data[LABEL] = label
+    return g

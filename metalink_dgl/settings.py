@@ -1,0 +1,212 @@
+"""The four settings of the paper (section 2) as one mechanism: which labels are revealed.
+
+A setting never changes the model or the loss. It only decides, for a block of examples
+(rows, ``B``) and tasks (columns, ``T``), three masks:
+
+* ``revealed`` (B, T): labels given to the model as ``labels`` edges of the knowledge graph;
+* ``queried``  (B, T): labels the model predicts and is scored on;
+* ``new_tasks`` (T,): task nodes that start from a constant ones vector instead of a
+  learned head ``w_j`` (tasks the model is to treat as never seen).
+
+They are built from three ingredients, all boolean:
+
+* ``targets`` (T,): the tasks of interest (all seen tasks; in meta settings the held-out
+  tasks at test time and a sample of seen tasks in a training episode);
+* ``support`` (B,): rows that show their labels on the target tasks (meta settings only);
+* ``aux`` (B, T): per query row, a random ``aux_ratio`` of the auxiliary tasks. These
+  pairs are never queried; in relational settings they are revealed.
+
+so that::
+
+    revealed = observed & (support x targets  |  relational & query x aux)
+    queried  = observed & (query x targets) & ~aux
+    new      = meta & targets
+
+Standard and relational share the same ``aux`` draw at test time, so they are scored on the
+same pairs (as in the paper); so do meta and relational-meta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import MetaLinkError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One of the paper's four settings: two independent switches."""
+
+    name: str
+    relational: bool  # query rows reveal labels on a random ``aux_ratio`` of auxiliary tasks
+    meta: bool  # target tasks are new: ones-initialised, labelled only through support rows
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("standard", relational=False, meta=False),
+        Setting("relational", relational=True, meta=False),
+        Setting("meta", relational=False, meta=True),
+        Setting("relational-meta", relational=True, meta=True),
+    )
+}
+
+
+def get_setting(name: str) -> Setting:
+    """Look up a setting by its CLI name."""
+    try:
+        return SETTINGS[name]
+    except KeyError:
+        raise MetaLinkError(f"unknown setting {name!r}; choose one of {', '.join(SETTINGS)}") from None
+
+
+@dataclass
+class Masks:
+    """The masks of one block of rows; see the module docstring.
+
+    Attributes
+    ----------
+    revealed : BoolTensor, (B, T)
+    queried : BoolTensor, (B, T)
+    new_tasks : BoolTensor, (T,)
+    """
+
+    revealed: torch.Tensor
+    queried: torch.Tensor
+    new_tasks: torch.Tensor
+
+
+def make_masks(
+    Y: torch.Tensor,
+    setting: Setting,
+    *,
+    targets: torch.Tensor,
+    aux: torch.Tensor,
+    support: torch.Tensor | None = None,
+) -> Masks:
+    """Combine targets, support rows and the auxiliary draw into the masks of one block.
+
+    Parameters
+    ----------
+    Y : Tensor, (B, T)
+        Labels of the block, NaN where unknown.
+    setting : Setting
+    targets : BoolTensor, (T,)
+    aux : BoolTensor, (B, T)
+    support : BoolTensor, (B,), optional
+        Support rows (meta settings); default none.
+    """
+    observed = ~torch.isnan(Y)
+    if support is None:
+        support = torch.zeros(Y.shape[0], dtype=torch.bool, device=Y.device)
+    query = ~support[:, None]
+    shown = support[:, None] & targets[None, :]
+    if setting.relational:
+        shown = shown | (query & aux)
+    return Masks(
+        revealed=observed & shown,
+        queried=observed & query & targets[None, :] & ~aux,
+        new_tasks=targets & setting.meta,
+    )
+
+
+def draw_aux(candidates: torch.Tensor, n_rows: int, ratio: float, generator: torch.Generator) -> torch.Tensor:
+    """Per row, an independent random ``round(ratio * #candidates)`` subset of the candidate tasks.
+
+    Parameters
+    ----------
+    candidates : BoolTensor, (T,)
+        Tasks that may be drawn.
+    n_rows : int
+    ratio : float in [0, 1)
+    generator : torch.Generator (CPU), for reproducibility
+
+    Returns
+    -------
+    BoolTensor, (n_rows, T)
+    """
+    T = candidates.shape[0]
+    k = int(round(ratio * int(candidates.sum())))
+    out = torch.zeros(n_rows, T, dtype=torch.bool)
+    if k == 0 or n_rows == 0:
+        return out
+    scores = torch.rand(n_rows, T, generator=generator)
+    scores[:, ~candidates.cpu()] = 2.0  # never among the k smallest
+    chosen = scores.topk(k, dim=1, largest=False).indices
+    out.scatter_(1, chosen, True)
+    return out
+
+
+def split_tasks(n_tasks: int, heldout_ratio: float, seed: int) -> torch.Tensor:
+    """Seeded choice of the tasks held out of training in the meta settings.
+
+    Returns
+    -------
+    BoolTensor, (T,)
+        True for a held-out (unseen) task; at least one task on each side.
+    """
+    if not 0.0 < heldout_ratio < 1.0:
+        raise MetaLinkError(f"--heldout-ratio {heldout_ratio} must be in (0, 1)")
+    n_held = min(max(1, int(round(heldout_ratio * n_tasks))), n_tasks - 1)
+    if n_held < 1:
+        raise MetaLinkError(f"the meta settings need at least 2 tasks; the dataset has {n_tasks}")
+    perm = np.random.default_rng(seed).permutation(n_tasks)
+    held = torch.zeros(n_tasks, dtype=torch.bool)
+    held[torch.from_numpy(perm[:n_held])] = True
+    return held
+
+
+def training_masks(
+    Y: torch.Tensor,
+    setting: Setting,
+    seen: torch.Tensor,
+    *,
+    aux_ratio: float,
+    heldout_ratio: float,
+    support_ratio: float,
+    generator: torch.Generator,
+) -> Masks:
+    """Masks of one training minibatch (a simulated episode in the meta settings).
+
+    Only seen tasks ever take part, so held-out labels cannot reach a training graph.
+
+    * standard: every observed label of a seen task is queried;
+    * relational: each row reveals a fresh random ``aux_ratio`` of the tasks (paper Alg. 2);
+    * meta: a random ``support_ratio`` of the rows is support; every seen task is a new
+      (ones-initialised) target, revealed on support rows and queried on the others (Alg. 3);
+    * relational-meta: as meta, but only a random ``heldout_ratio`` of the seen tasks are
+      targets; query rows reveal a random ``aux_ratio`` of the remaining seen tasks (Alg. 1).
+
+    Parameters
+    ----------
+    Y : Tensor, (B, T)
+    seen : BoolTensor, (T,)
+    """
+    B = Y.shape[0]
+    targets = seen.clone()
+    support = None
+    if setting.meta:
+        support = torch.rand(B, generator=generator) < support_ratio
+        if setting.relational:
+            targets = seen & (_random_subset(seen, heldout_ratio, generator))
+    aux = (
+        draw_aux(seen & ~(targets & setting.meta), B, aux_ratio, generator)
+        if setting.relational
+        else torch.zeros_like(Y, dtype=torch.bool)
+    )
+    return make_masks(Y, setting, targets=targets.to(Y.device), aux=aux.to(Y.device),
+                      support=None if support is None else support.to(Y.device))
+
+
+def _random_subset(pool: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:
+    """A random ``max(1, round(ratio * |pool|))`` subset of the True entries of ``pool``, (T,) bool."""
+    idx = pool.nonzero().flatten()
+    k = max(1, int(round(ratio * len(idx))))
+    chosen = idx[torch.randperm(len(idx), generator=generator)[:k]]
+    out = torch.zeros_like(pool)
+    out[chosen] = True
+    return out
