@@ -45,7 +45,8 @@ class TrainConfig:
         checks = [
             (self.setting in SETTINGS, f"--setting {self.setting!r} is not one of {', '.join(SETTINGS)}"),
             (self.encoder in ENCODERS, f"--encoder {self.encoder!r} is not one of {', '.join(ENCODERS)}"),
-            (self.edge_pred in EDGE_PREDICTORS, f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
+            (self.edge_pred in EDGE_PREDICTORS,
+             f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
             (0.0 <= self.aux_ratio < 1.0, f"--aux-ratio {self.aux_ratio} must be in [0, 1)"),
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
@@ -58,8 +59,10 @@ class TrainConfig:
             (self.epochs >= 1, f"--epochs {self.epochs} must be at least 1"),
             (self.batch_size >= 2, f"--batch-size {self.batch_size} must be at least 2"),
             (self.lr > 0, f"--lr {self.lr} must be positive"),
-            (len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), f"--seeds {self.seeds} must be distinct"),
-            (self.max_molecules is None or self.max_molecules >= 10, f"--max-molecules {self.max_molecules} must be >= 10"),
+            (len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds),
+             f"--seeds {self.seeds} must be distinct"),
+            (self.max_molecules is None or self.max_molecules >= 10,
+             f"--max-molecules {self.max_molecules} must be >= 10"),
         ]
         for ok, message in checks:
             if not ok:

@@ -61,7 +61,8 @@ class EvalDraw:
 
     def state(self) -> dict:
         """Tensors only, for a checkpoint."""
-        return {"heldout": self.heldout, "support": self.support, "aux_val": self.aux["val"], "aux_test": self.aux["test"]}
+        return {"heldout": self.heldout, "support": self.support,
+                "aux_val": self.aux["val"], "aux_test": self.aux["test"]}
 
     @classmethod
     def from_state(cls, state: dict) -> EvalDraw:

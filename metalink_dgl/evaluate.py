@@ -10,7 +10,8 @@ from .metrics import roc_auc_by_task
 from .settings import Masks, Setting, make_masks
 
 
-def forward_masks(model, z: torch.Tensor, Y: torch.Tensor, masks: Masks) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def forward_masks(model, z: torch.Tensor, Y: torch.Tensor,
+                  masks: Masks) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run the KG part of ``model`` on one block.
 
     Parameters

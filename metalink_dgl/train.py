@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,45 +28,17 @@ from tqdm.auto import tqdm
 from . import __version__
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import FEATURIZERS, MoleculeDataset, MoleculeGraphs, Split, featurize, load_dataset, make_split
+from .data import Split, make_split
 from .device import resolve_device
 from .draw import EvalDraw
 from .errors import MetaLinkError
 from .evaluate import evaluate, forward_masks
 from .io import atomic_write_json
-from .nn import MetaLink, build_encoder
-from .nn.encoders import ENCODERS
+from .nn import MetaLink
+from .pipeline import Prepared, build_model, prepare_data
 from .settings import Setting, get_setting, training_masks
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Prepared:
-    """A dataset with its featurized graphs and label tensor ``Y`` (N, T)."""
-
-    dataset: MoleculeDataset
-    graphs: MoleculeGraphs
-    Y: torch.Tensor
-
-
-def prepare_data(config: TrainConfig, progress: bool = True) -> Prepared:
-    """Load, optionally slice, and featurize the dataset of ``config`` (featurizer chosen by the encoder)."""
-    dataset = load_dataset(config.dataset, smiles_column=config.smiles_column,
-                           task_columns=config.task_columns, skip_invalid=config.skip_invalid)
-    if config.max_molecules is not None and config.max_molecules < len(dataset):
-        keep = np.sort(np.random.default_rng(0).permutation(len(dataset))[: config.max_molecules])
-        dataset = dataset.subset(keep)
-    graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=config.cache_dir, progress=progress)
-    return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)))
-
-
-def build_model(config: TrainConfig, n_tasks: int) -> MetaLink:
-    """The MetaLink model that ``config`` describes, for ``n_tasks`` task heads."""
-    spec = FEATURIZERS[ENCODERS[config.encoder].featurizer]
-    encoder = build_encoder(config.encoder, spec.node_feat_size, spec.edge_feat_size, config.hidden, config.dropout)
-    return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
-                    edge_pred=config.edge_pred, shared_weights=config.shared_weights)
 
 
 def train_epoch(model: MetaLink, data: Prepared, rows: torch.Tensor, setting: Setting, seen: torch.Tensor,

@@ -14,7 +14,7 @@ from typing import Callable
 import dgl
 import torch
 from dgl.nn.pytorch.glob import Set2Set, SumPooling
-from dgllife.model.gnn import GCN, GIN, AttentiveFPGNN, MPNNGNN
+from dgllife.model.gnn import GCN, GIN, MPNNGNN, AttentiveFPGNN
 from dgllife.model.readout import AttentiveFPReadout, WeightedSumAndMax
 from torch import nn
 

@@ -140,5 +140,5 @@ class MetaLink(nn.Module):
         for conv, predictor in zip(self.convs, self.predictors[1:]):
             h = conv(kg, h)
             logits = logits + predictor(h[DATA], h[TASK], src, dst)
-        bias = torch.where(task_ids >= 0, self.task_bias[task_ids.clamp(min=0)], torch.zeros_like(task_ids, dtype=z.dtype))
+        bias = torch.where(task_ids >= 0, self.task_bias[task_ids.clamp(min=0)], 0.0)
         return logits + bias[dst]

@@ -1,0 +1,83 @@
+"""A run's data and model, rebuilt from its config: shared by training, evaluation and prediction."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint
+from .config import TrainConfig
+from .data import FEATURIZERS, MoleculeDataset, MoleculeGraphs, featurize, load_dataset
+from .device import resolve_device
+from .draw import EvalDraw
+from .errors import MetaLinkError
+from .evaluate import evaluate
+from .nn import MetaLink, build_encoder
+from .nn.encoders import ENCODERS
+from .settings import get_setting
+
+
+@dataclass
+class Prepared:
+    """A dataset with its featurized graphs and label tensor ``Y`` (N, T), NaN = unknown."""
+
+    dataset: MoleculeDataset
+    graphs: MoleculeGraphs
+    Y: torch.Tensor
+
+
+def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | None = None) -> Prepared:
+    """Load, optionally slice, and featurize the dataset of ``config`` (featurizer chosen by the encoder)."""
+    dataset = load_dataset(config.dataset, smiles_column=config.smiles_column,
+                           task_columns=config.task_columns, skip_invalid=config.skip_invalid)
+    if config.max_molecules is not None and config.max_molecules < len(dataset):
+        keep = np.sort(np.random.default_rng(0).permutation(len(dataset))[: config.max_molecules])
+        dataset = dataset.subset(keep)
+    graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
+                       progress=progress)
+    return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)))
+
+
+def build_model(config: TrainConfig, n_tasks: int) -> MetaLink:
+    """The MetaLink model that ``config`` describes, for ``n_tasks`` task heads."""
+    spec = FEATURIZERS[ENCODERS[config.encoder].featurizer]
+    encoder = build_encoder(config.encoder, spec.node_feat_size, spec.edge_feat_size, config.hidden, config.dropout)
+    return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
+                    edge_pred=config.edge_pred, shared_weights=config.shared_weights)
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MetaLink, TrainConfig, dict]:
+    """Rebuild the model of a checkpoint; returns ``(model, config, checkpoint)``.
+
+    Raises :class:`MetaLinkError` if the weights do not fit the model its config describes.
+    """
+    ckpt = load_checkpoint(path)
+    config = TrainConfig.from_dict(ckpt["config"])
+    model = build_model(config, len(ckpt["task_names"]))
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise MetaLinkError(f"{path}: weights do not match the model its config describes "
+                            f"({str(err).splitlines()[0][:160]})") from None
+    return model.to(device), config, ckpt
+
+
+def evaluate_checkpoint(path: str | os.PathLike, *, cache_dir: str | None = None, device: str = "auto",
+                        progress: bool = False) -> dict:
+    """Test ROC-AUC of a checkpoint on the split and draw saved in it."""
+    dev = resolve_device(device)
+    model, config, ckpt = load_model(path, dev)
+    data = prepare_data(config, progress=progress, cache_dir=cache_dir)
+    if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
+        raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
+                            "(different tasks or molecules)")
+    draw = EvalDraw.from_state(ckpt["draw"])
+    return evaluate(model, data.graphs, data.Y, ckpt["split"]["test"], draw.aux["test"], get_setting(config.setting),
+                    draw.heldout, draw.support, data.dataset.task_names, batch_size=config.batch_size, device=dev)
+
+
+def _n_rows(split: dict) -> int:
+    return sum(len(v) for v in split.values())

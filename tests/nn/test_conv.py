@@ -1,0 +1,104 @@
+import copy
+import pickle
+
+import dgl
+import pytest
+import torch
+
+from metalink_dgl.graph import DATA, LABEL, LABELS, TASK, build_knowledge_graph
+from metalink_dgl.nn import LabelSAGEConv, MetaLinkConv
+
+NAN = float("nan")
+
+
+def _case(n_data=3, n_tasks=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    Y = torch.tensor([[1.0, 0.0], [NAN, 1.0], [NAN, NAN]])  # data node 2 and nothing else isolated
+    feats = {DATA: torch.randn(n_data, 8, generator=g), TASK: torch.randn(n_tasks, 8, generator=g)}
+    return Y, feats
+
+
+def _dense_relation(mod: LabelSAGEConv, h_src, h_dst, src, dst, y):
+    """Eq. 3 for one relation written with plain loops: U [mean ReLU(W h_u + O y) ; h_v]."""
+    out = []
+    for v in range(h_dst.shape[0]):
+        msgs = [torch.relu(mod.fc_neigh(h_src[u]) + mod.fc_label(y[e])) for e, u in enumerate(src.tolist())
+                if dst[e] == v]
+        neigh = torch.stack(msgs).mean(0) if msgs else torch.zeros(mod.out_feats)
+        out.append(mod.fc_update(torch.cat([neigh, h_dst[v]])))
+    return torch.stack(out)
+
+
+def test_output_shapes_and_dense_reference():
+    Y, feats = _case()
+    kg = build_knowledge_graph(~torch.isnan(Y), Y)
+    conv = MetaLinkConv(8, 5)
+    out = conv(kg, feats)
+    assert out[DATA].shape == (3, 5) and out[TASK].shape == (2, 5)
+    src, dst = kg.edges(etype=LABELS)
+    y = kg.edges[LABELS[1]].data[LABEL]
+    ref_task = _dense_relation(conv.mods["labels"], feats[DATA], feats[TASK], src, dst, y)
+    ref_data = _dense_relation(conv.mods["rev_labels"], feats[TASK], feats[DATA], dst, src, y)
+    torch.testing.assert_close(out[TASK], ref_task)
+    torch.testing.assert_close(out[DATA], ref_data)
+
+
+def test_label_zero_and_one_give_different_messages():
+    Y, feats = _case()
+    conv = MetaLinkConv(8, 5)
+    Y1 = Y.clone()
+    Y1[0, 1] = 1.0  # was 0
+    out0 = conv(build_knowledge_graph(~torch.isnan(Y), Y), feats)
+    out1 = conv(build_knowledge_graph(~torch.isnan(Y1), Y1), feats)
+    assert not torch.allclose(out0[TASK][1], out1[TASK][1])
+    assert not torch.allclose(out0[DATA][0], out1[DATA][0])
+    # nodes not touching the flipped edge are unchanged
+    torch.testing.assert_close(out0[TASK][0], out1[TASK][0])
+    torch.testing.assert_close(out0[DATA][1], out1[DATA][1])
+
+
+def test_relation_with_zero_edges_and_isolated_nodes():
+    Y, feats = _case()
+    conv = MetaLinkConv(8, 5)
+    empty = build_knowledge_graph(torch.zeros(3, 2, dtype=torch.bool), Y)
+    out = conv(empty, feats)
+    for ntype, mod in ((TASK, conv.mods["labels"]), (DATA, conv.mods["rev_labels"])):
+        expected = mod.fc_update(torch.cat([torch.zeros(feats[ntype].shape[0], 5), feats[ntype]], -1))
+        torch.testing.assert_close(out[ntype], expected)
+    # isolated data node 2 in a non-empty graph: the same "mean of nothing = 0" update
+    full = conv(build_knowledge_graph(~torch.isnan(Y), Y), feats)
+    torch.testing.assert_close(full[DATA][2], out[DATA][2])
+
+
+def test_shared_weights_really_share():
+    shared, separate = MetaLinkConv(8, 5, shared_weights=True), MetaLinkConv(8, 5)
+    assert shared.mods["labels"] is shared.mods["rev_labels"]
+    n_shared = sum(p.numel() for p in shared.parameters())
+    n_separate = sum(p.numel() for p in separate.parameters())
+    assert 2 * n_shared == n_separate
+    Y, feats = _case()
+    out = shared(build_knowledge_graph(~torch.isnan(Y), Y), feats)
+    out[DATA].sum().backward()  # gradient of data outputs reaches the one shared module
+    assert shared.mods["labels"].fc_neigh.weight.grad is not None
+
+
+def test_reset_parameters_and_pickle():
+    conv = MetaLinkConv(8, 5)
+    before = copy.deepcopy(conv.state_dict())
+    conv.reset_parameters()
+    after = conv.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.endswith("weight"))
+    clone = pickle.loads(pickle.dumps(conv))
+    Y, feats = _case()
+    kg = build_knowledge_graph(~torch.isnan(Y), Y)
+    torch.testing.assert_close(clone(kg, feats)[TASK], conv(kg, feats)[TASK])
+    assert "shared_weights=False" in repr(conv)
+
+
+def test_label_sage_on_a_homogeneous_graph():
+    g = dgl.graph(([0, 1, 2], [0, 0, 1]), num_nodes=3)
+    g.edata[LABEL] = torch.tensor([[1.0], [-1.0], [1.0]])
+    out = LabelSAGEConv(4, 6)(g, torch.randn(3, 4))
+    assert out.shape == (3, 6)
+    with pytest.raises(KeyError):
+        LabelSAGEConv(4, 6)(dgl.graph(([0], [1]), num_nodes=2), torch.randn(2, 4))  # no labels on the edges

@@ -1,0 +1,119 @@
+import pytest
+import torch
+from torch import nn
+
+from metalink_dgl.evaluate import forward_masks
+from metalink_dgl.nn import MetaLink
+from metalink_dgl.settings import SETTINGS, draw_aux, make_masks
+
+B, T, D, F_IN = 12, 6, 16, 10
+
+
+def _model(layers=2, edge_pred="dot", seed=0):
+    torch.manual_seed(seed)
+    return MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=layers, edge_pred=edge_pred).eval()
+
+
+def _data(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, F_IN, generator=g)
+    Y = (torch.rand(B, T, generator=g) < 0.4).float()
+    Y[torch.rand(B, T, generator=g) < 0.2] = float("nan")
+    return x, Y
+
+
+def test_zero_layers_is_the_linear_multi_head_classifier():
+    model = _model(layers=0)
+    x, Y = _data()
+    with torch.no_grad():
+        model.task_bias.copy_(torch.randn(T))
+        masks = make_masks(Y, SETTINGS["standard"], targets=torch.ones(T, dtype=torch.bool),
+                           aux=torch.zeros(B, T, dtype=torch.bool))
+        logits, r, t = forward_masks(model, model.embed(x), Y, masks)
+        z = model.embed(x)
+        dense = z @ model.task_weight.T + model.task_bias
+    torch.testing.assert_close(logits, dense[r, t])
+    assert len(r) == int((~torch.isnan(Y)).sum())
+
+
+@pytest.mark.parametrize("edge_pred", ["dot", "mlp"])
+@pytest.mark.parametrize("setting", ["relational", "relational-meta"])
+def test_queried_labels_never_reach_the_model(setting, edge_pred):
+    model = _model(edge_pred=edge_pred)
+    x, Y = _data()
+    s = SETTINGS[setting]
+    gen = torch.Generator().manual_seed(1)
+    targets = torch.zeros(T, dtype=torch.bool)
+    targets[:2] = True
+    if not s.meta:
+        targets[:] = True
+    support = torch.arange(B) < (4 if s.meta else 0)
+    aux = draw_aux(~targets if s.meta else targets, B, 0.4, gen)
+    masks = make_masks(Y, s, targets=targets, aux=aux, support=support)
+    assert masks.queried.any() and masks.revealed.any()
+    with torch.no_grad():
+        base, r, t = forward_masks(model, model.embed(x), Y, masks)
+        for change in ("flip", "nan"):
+            Y2 = Y.clone()
+            q = masks.queried
+            Y2[q] = 1 - Y[q] if change == "flip" else float("nan")
+            # everything not queried is unchanged; the masks are kept (they were drawn from the true Y)
+            again, r2, t2 = forward_masks(model, model.embed(x), Y2, masks)
+            assert torch.equal(base, again) and torch.equal(r, r2) and torch.equal(t, t2)
+
+
+def test_revealed_labels_matter():
+    model = _model()
+    x, Y = _data()
+    aux = draw_aux(torch.ones(T, dtype=torch.bool), B, 0.5, torch.Generator().manual_seed(0))
+    masks = make_masks(Y, SETTINGS["relational"], targets=torch.ones(T, dtype=torch.bool), aux=aux)
+    with torch.no_grad():
+        base, _, _ = forward_masks(model, model.embed(x), Y, masks)
+        Y2 = Y.clone()
+        Y2[masks.revealed] = 1 - Y[masks.revealed]
+        flipped, _, _ = forward_masks(model, model.embed(x), Y2, masks)
+    assert (base - flipped).abs().max() > 1e-4
+
+
+def test_new_tasks_start_from_ones_and_ignore_their_head():
+    model = _model()
+    ids = torch.tensor([0, -1, 2])
+    feats = model.task_features(ids)
+    assert torch.equal(feats[1], torch.ones(D))
+    assert torch.equal(feats[0], model.task_weight[0].detach())
+
+
+def test_layers_add_their_predictions():
+    x, Y = _data()
+    masks = make_masks(Y, SETTINGS["relational"], targets=torch.ones(T, dtype=torch.bool),
+                       aux=draw_aux(torch.ones(T, dtype=torch.bool), B, 0.5, torch.Generator().manual_seed(0)))
+    with torch.no_grad():
+        deep = _model(layers=2)
+        logits2, _, _ = forward_masks(deep, deep.embed(x), Y, masks)
+        deep.convs = deep.convs[:0]
+        deep.predictors = deep.predictors[:1]
+        logits0, _, _ = forward_masks(deep, deep.embed(x), Y, masks)
+    assert not torch.allclose(logits2, logits0)
+
+
+def test_model_overfits_a_tiny_relational_problem():
+    """Task 1 is a copy of task 0, invisible from x: only the revealed label can predict it."""
+    torch.manual_seed(0)
+    n = 64
+    x = torch.randn(n, F_IN)
+    y0 = (torch.rand(n) < 0.5).float()
+    Y = torch.stack([y0, y0], 1)
+    model = MetaLink(nn.Linear(F_IN, D), n_tasks=2, hidden=D, layers=1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    # task 0 revealed, task 1 queried
+    masks = make_masks(Y, SETTINGS["relational"], targets=torch.ones(2, dtype=torch.bool),
+                       aux=torch.tensor([[True, False]]).repeat(n, 1))
+    for _ in range(200):
+        logits, r, t = forward_masks(model, model.embed(x), Y, masks)
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, Y[r, t])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        logits, r, t = forward_masks(model, model.embed(x), Y, masks)
+    assert ((logits > 0).float() == Y[r, t]).float().mean() == 1.0

@@ -1,0 +1,90 @@
+import pytest
+import torch
+
+from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.settings import SETTINGS, draw_aux, get_setting, make_masks, split_tasks, training_masks
+
+N, T = 200, 20
+
+
+def _labels(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    Y = (torch.rand(N, T, generator=g) < 0.3).float()
+    Y[torch.rand(N, T, generator=g) < 0.3] = float("nan")
+    return Y
+
+
+def _train_masks(setting, seed=0, seen=None):
+    Y = _labels()
+    seen = torch.ones(T, dtype=torch.bool) if seen is None else seen
+    return Y, training_masks(Y, SETTINGS[setting], seen, aux_ratio=0.2, heldout_ratio=0.2, support_ratio=0.5,
+                             generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_revealed_and_queried_are_disjoint_observed_and_seeded(setting):
+    held = split_tasks(T, 0.2, seed=0) if SETTINGS[setting].meta else torch.zeros(T, dtype=torch.bool)
+    Y, m = _train_masks(setting, seen=~held)
+    observed = ~torch.isnan(Y)
+    assert not (m.revealed & m.queried).any()
+    assert not (m.revealed & ~observed).any() and not (m.queried & ~observed).any()
+    assert m.queried.any()
+    # held-out tasks never appear in a training graph, neither revealed nor queried
+    assert not m.revealed[:, held].any() and not m.queried[:, held].any()
+    _, again = _train_masks(setting, seen=~held)
+    _, other = _train_masks(setting, seed=1, seen=~held)
+    assert torch.equal(m.revealed, again.revealed) and torch.equal(m.queried, again.queried)
+    if setting != "standard":
+        assert not torch.equal(m.revealed, other.revealed)
+
+
+def test_standard_queries_every_observed_label_and_reveals_none():
+    Y, m = _train_masks("standard")
+    assert not m.revealed.any() and torch.equal(m.queried, ~torch.isnan(Y)) and not m.new_tasks.any()
+
+
+def test_relational_reveals_the_aux_ratio_of_tasks():
+    Y, m = _train_masks("relational")
+    observed = ~torch.isnan(Y)
+    assert torch.equal(m.revealed | m.queried, observed)
+    frac = m.revealed.sum() / observed.sum()
+    assert 0.15 < float(frac) < 0.25
+
+
+def test_meta_support_reveals_and_query_predicts_new_tasks():
+    held = split_tasks(T, 0.2, seed=0)
+    Y, m = _train_masks("meta", seen=~held)
+    support = m.revealed.any(1)
+    assert not (m.queried[support]).any()  # support rows are never scored
+    assert torch.equal(m.new_tasks, ~held)  # Alg. 3: every seen task is treated as new
+    _, rm = _train_masks("relational-meta", seen=~held)
+    assert 1 <= int(rm.new_tasks.sum()) < int((~held).sum())
+    # query rows reveal only auxiliary (non-target) tasks
+    query = ~(rm.revealed[:, rm.new_tasks].any(1))
+    assert not rm.revealed[query][:, rm.new_tasks].any()
+
+
+def test_draw_aux_draws_exactly_k_candidates_per_row():
+    cand = torch.zeros(T, dtype=torch.bool)
+    cand[:10] = True
+    aux = draw_aux(cand, 50, 0.3, torch.Generator().manual_seed(0))
+    assert (aux.sum(1) == 3).all() and not aux[:, 10:].any()
+    assert not draw_aux(cand, 5, 0.0, torch.Generator()).any()
+
+
+def test_standard_and_relational_test_draws_score_the_same_pairs():
+    Y = _labels()
+    aux = draw_aux(torch.ones(T, dtype=torch.bool), N, 0.2, torch.Generator().manual_seed(3))
+    everything = torch.ones(T, dtype=torch.bool)
+    std = make_masks(Y, SETTINGS["standard"], targets=everything, aux=aux)
+    rel = make_masks(Y, SETTINGS["relational"], targets=everything, aux=aux)
+    assert torch.equal(std.queried, rel.queried) and not std.revealed.any() and rel.revealed.any()
+
+
+def test_split_tasks_and_bad_names():
+    held = split_tasks(12, 0.2, seed=0)
+    assert int(held.sum()) == 2 and torch.equal(held, split_tasks(12, 0.2, seed=0))
+    with pytest.raises(MetaLinkError, match="heldout"):
+        split_tasks(12, 1.0, seed=0)
+    with pytest.raises(MetaLinkError, match="standard, relational, meta, relational-meta"):
+        get_setting("semi")
