@@ -1,0 +1,31 @@
+"""Data: molecule datasets (SMILES + label matrix ``Y`` with NaN), featurized graph banks, seeded splits.
+
+>>> from metalink_dgl.data import load_dataset, featurize, make_split
+>>> ds = load_dataset("sider")                         # 1427 molecules x 27 tasks
+>>> graphs = featurize(ds.subset(range(8)), progress=False)
+>>> graphs.batch([0, 3]).batch_size
+2
+>>> split = make_split(ds.smiles, "scaffold", seed=0)  # balanced Bemis-Murcko scaffold split
+"""
+
+from .datasets import BUNDLED, MoleculeDataset, load_dataset
+from .describe import describe, format_description
+from .featurize import FEATURIZERS, FeaturizerSpec, MoleculeGraphs, default_cache_dir, featurize
+from .splits import SPLITTERS, Split, bemis_murcko_scaffold, make_split
+
+__all__ = [
+    "BUNDLED",
+    "FEATURIZERS",
+    "SPLITTERS",
+    "FeaturizerSpec",
+    "MoleculeDataset",
+    "MoleculeGraphs",
+    "Split",
+    "bemis_murcko_scaffold",
+    "default_cache_dir",
+    "describe",
+    "featurize",
+    "format_description",
+    "load_dataset",
+    "make_split",
+]

@@ -1,0 +1,325 @@
+"""Multi-task molecule datasets: SMILES plus a label matrix ``Y`` (N, T) with NaN for unknown.
+
+Three MoleculeNet sets ship inside the package (:data:`BUNDLED`); any CSV of SMILES and
+0/1 task columns loads the same way. Every problem with a file is a one-line
+:class:`~metalink_dgl.errors.MetaLinkError` naming the file, and the line and column
+where there is one. Line numbers are 1-based file lines, the header being line 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rdkit import Chem, RDLogger
+
+from ..errors import MetaLinkError
+
+logger = logging.getLogger(__name__)
+
+#: Cell values accepted in a task column (after stripping spaces); empty = unknown label.
+_LABELS = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "": np.nan}
+
+
+@dataclass(frozen=True)
+class BundledDataset:
+    """A MoleculeNet file packaged in ``metalink_dgl/data/moleculenet``.
+
+    Attributes
+    ----------
+    filename : str
+        File name inside the package folder ``moleculenet``.
+    smiles_column : str
+        Name of the SMILES column.
+    exclude : tuple of str
+        Non-task columns besides the SMILES one (e.g. Tox21's ``mol_id``); every other
+        column is a task.
+    """
+
+    filename: str
+    smiles_column: str = "smiles"
+    exclude: tuple[str, ...] = ()
+
+    @contextlib.contextmanager
+    def path(self) -> Iterator[Path]:
+        """Context manager giving a real file path of the packaged CSV."""
+        ref = resources.files("metalink_dgl.data").joinpath("moleculenet", self.filename)
+        with resources.as_file(ref) as path:
+            yield Path(path)
+
+
+#: Datasets that ship with the package, by the name ``--dataset`` accepts.
+BUNDLED: dict[str, BundledDataset] = {
+    "tox21": BundledDataset("tox21.csv.gz", exclude=("mol_id",)),
+    "sider": BundledDataset("sider.csv.gz"),
+    "toxcast": BundledDataset("toxcast_data.csv.gz"),
+}
+
+
+@dataclass(frozen=True)
+class MoleculeDataset:
+    """Molecules (as SMILES) with a binary multi-task label matrix.
+
+    Attributes
+    ----------
+    name : str
+        ``'tox21'``, ``'sider'``, ``'toxcast'`` or the stem of a user file.
+    source : str
+        Path of the CSV that was read (used in messages).
+    smiles : list of str
+        The N molecules RDKit could parse, as written in the file (surrounding spaces removed).
+    Y : np.ndarray
+        (N, T) float32; 0/1 labels, NaN = unknown.
+    task_names : list of str
+        The T task columns, in file order (or in the order asked for).
+    lines : np.ndarray
+        (N,) int64; the 1-based file line of each molecule (the header is line 1).
+    n_invalid : int
+        Rows dropped because RDKit could not parse their SMILES.
+    """
+
+    name: str
+    source: str
+    smiles: list[str]
+    Y: np.ndarray = field(repr=False)
+    task_names: list[str]
+    lines: np.ndarray = field(repr=False)
+    n_invalid: int = 0
+
+    def __post_init__(self):
+        n, t = len(self.smiles), len(self.task_names)
+        if self.Y.shape != (n, t) or self.lines.shape != (n,):
+            raise ValueError(f"MoleculeDataset {self.name}: Y {self.Y.shape} and lines {self.lines.shape} "
+                             f"do not fit {n} molecules x {t} tasks")
+
+    def __len__(self) -> int:
+        return len(self.smiles)
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks T."""
+        return len(self.task_names)
+
+    def subset(self, idx: Sequence[int] | np.ndarray) -> MoleculeDataset:
+        """The rows ``idx`` (1-D integer indices, in that order) as a new dataset.
+
+        ``n_invalid`` is carried over unchanged: it describes the file, not the rows.
+        """
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"row index out of range for {len(self)} molecules")
+        return MoleculeDataset(self.name, self.source, [self.smiles[i] for i in idx], self.Y[idx],
+                               list(self.task_names), self.lines[idx], self.n_invalid)
+
+    def select_tasks(self, names: Sequence[str]) -> MoleculeDataset:
+        """Only the tasks ``names`` (in that order) as a new dataset with the same rows."""
+        position = {t: j for j, t in enumerate(self.task_names)}
+        missing = [t for t in names if t not in position]
+        if missing:
+            raise MetaLinkError(f"{self.source}: unknown task {missing[0]!r}; the tasks are "
+                                f"{_preview(self.task_names)}")
+        cols = [position[t] for t in names]
+        return MoleculeDataset(self.name, self.source, list(self.smiles), self.Y[:, cols], list(names),
+                               self.lines.copy(), self.n_invalid)
+
+
+def load_dataset(name_or_path: str, smiles_column: str | None = None, task_columns: Sequence[str] | None = None,
+                 skip_invalid: bool = False) -> MoleculeDataset:
+    """Load a bundled MoleculeNet set or a user CSV of SMILES + 0/1 task columns.
+
+    Parameters
+    ----------
+    name_or_path : str
+        A key of :data:`BUNDLED` or the path of an existing ``.csv`` / ``.csv.gz`` file.
+    smiles_column : str, optional
+        SMILES column; default: the bundled set's, else the column named ``smiles`` (any case).
+    task_columns : sequence of str, optional
+        Task columns, in the order wanted; default: every column but the SMILES one
+        (and, for Tox21, ``mol_id``).
+    skip_invalid : bool
+        For a user CSV, drop rows RDKit cannot parse (with one warning) instead of raising.
+        Bundled data always drop them with one warning.
+
+    Returns
+    -------
+    MoleculeDataset
+        N valid molecules, ``Y`` of shape (N, T).
+
+    Raises
+    ------
+    MetaLinkError
+        One line naming the file (and line/column) for: an unknown name, an empty file,
+        a missing SMILES or task column, duplicate columns, no task columns, a task value
+        other than 0/1/empty, or (without ``skip_invalid``) a SMILES RDKit cannot parse.
+    """
+    key = str(name_or_path)
+    if key.lower() in BUNDLED:
+        bundled = BUNDLED[key.lower()]
+        with bundled.path() as path:
+            frame = _read_csv(path, str(path))
+        header = frame.header
+        smiles_col = smiles_column or bundled.smiles_column
+        if task_columns is None:
+            task_columns = [c for c in header if c != smiles_col and c not in bundled.exclude]
+        return _build(key.lower(), str(path), frame, smiles_col, task_columns, drop_invalid=True)
+
+    path = Path(os.path.expanduser(key))
+    if not path.is_file():
+        raise MetaLinkError(f"unknown dataset {key!r}: not a bundled dataset ({', '.join(BUNDLED)}) "
+                            f"and no such file")
+    if not path.name.lower().endswith((".csv", ".csv.gz")):
+        raise MetaLinkError(f"{path}: expected a .csv or .csv.gz file of SMILES + task columns")
+    frame = _read_csv(path, str(path))
+    smiles_col = _find_smiles_column(frame.header, smiles_column, str(path))
+    if task_columns is None:
+        task_columns = [c for c in frame.header if c != smiles_col]
+    name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
+    return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Raw CSV cells; ``cells[i]`` (object array of str, one per column) came from file line ``lines[i]``."""
+
+    header: list[str]
+    cells: np.ndarray  # (rows, columns) object
+    lines: np.ndarray  # (rows,) int64
+
+
+def _read_csv(path: Path, source: str) -> _Frame:
+    try:
+        raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
+                          skip_blank_lines=False, compression="infer")
+    except pd.errors.EmptyDataError:
+        raise MetaLinkError(f"{source}: the file is empty; expected a header line and one row per molecule") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as err:
+        raise MetaLinkError(f"{source}: cannot read as CSV ({_first_line(err)})") from None
+    raw = raw.fillna("")
+    header = [str(c).strip() for c in raw.iloc[0]]
+    seen: set[str] = set()
+    for col in header:
+        if col in seen:
+            raise MetaLinkError(f"{source}: duplicate column {col!r} in the header (line 1); column names must be "
+                                "unique")
+        seen.add(col)
+    cells = raw.iloc[1:].to_numpy(dtype=object)
+    lines = np.arange(2, len(raw) + 1, dtype=np.int64)
+    keep = ~(cells == "").all(axis=1)  # blank lines
+    if not keep.any():
+        raise MetaLinkError(f"{source}: the file has a header but no rows")
+    return _Frame(header, cells[keep], lines[keep])
+
+
+def _find_smiles_column(header: list[str], requested: str | None, source: str) -> str:
+    if requested is not None:
+        if requested in header:
+            return requested
+        raise MetaLinkError(f"{source}: no SMILES column {requested!r}; the columns are {_preview(header)}")
+    if "smiles" in header:
+        return "smiles"
+    matches = [c for c in header if c.lower() == "smiles"]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise MetaLinkError(f"{source}: several columns are named 'smiles' ({', '.join(matches)}); "
+                            "choose one with smiles_column / --smiles-column")
+    raise MetaLinkError(f"{source}: no SMILES column (looked for 'smiles', any case); the columns are "
+                        f"{_preview(header)}; name it with smiles_column / --smiles-column")
+
+
+def _build(name: str, source: str, frame: _Frame, smiles_col: str, task_columns: Sequence[str],
+           drop_invalid: bool) -> MoleculeDataset:
+    header = frame.header
+    if smiles_col not in header:
+        raise MetaLinkError(f"{source}: no SMILES column {smiles_col!r}; the columns are {_preview(header)}")
+    task_columns = list(task_columns)
+    if not task_columns:
+        raise MetaLinkError(f"{source}: no task columns; the file needs a SMILES column and at least one 0/1 "
+                            "task column")
+    for col in task_columns:
+        if col not in header:
+            raise MetaLinkError(f"{source}: unknown task column {col!r}; the columns are {_preview(header)}")
+        if col == smiles_col:
+            raise MetaLinkError(f"{source}: column {col!r} is the SMILES column and cannot be a task")
+    if len(set(task_columns)) != len(task_columns):
+        dup = next(c for c in task_columns if task_columns.count(c) > 1)
+        raise MetaLinkError(f"{source}: task column {dup!r} is listed twice")
+
+    Y = _labels(frame, [header.index(c) for c in task_columns], task_columns, source)
+    smiles = [s.strip() for s in frame.cells[:, header.index(smiles_col)]]
+    valid = _parseable(smiles)
+    lines = frame.lines
+    n_invalid = int((~valid).sum())
+    if n_invalid:
+        first = int(np.flatnonzero(~valid)[0])
+        if not drop_invalid:
+            raise MetaLinkError(
+                f"{source}, line {lines[first]}, column {smiles_col!r}: RDKit cannot parse SMILES "
+                f"{smiles[first]!r} ({n_invalid} invalid in the file); fix it or pass skip_invalid / --skip-invalid")
+        logger.warning("%s: dropped %d molecule(s) RDKit cannot parse (first: line %d, %r)",
+                       source, n_invalid, lines[first], smiles[first])
+        smiles = [s for s, ok in zip(smiles, valid) if ok]
+        Y, lines = Y[valid], lines[valid]
+    if not smiles:
+        raise MetaLinkError(f"{source}: no molecule left after dropping {n_invalid} invalid SMILES")
+
+    empty = np.flatnonzero(np.isnan(Y).all(axis=0))
+    if empty.size:
+        logger.warning("%s: %d task column(s) have no labels at all (e.g. %r); they cannot be trained or scored",
+                       source, empty.size, task_columns[empty[0]])
+    return MoleculeDataset(name, source, smiles, Y, task_columns, lines.astype(np.int64), n_invalid)
+
+
+def _labels(frame: _Frame, positions: list[int], names: list[str], source: str) -> np.ndarray:
+    """Parse task cells into a float32 (N, T) array; the first bad cell (in file order) raises."""
+    cells = frame.cells[:, positions]
+    ok = np.isin(cells, list(_LABELS))
+    if not ok.all():  # tolerate surrounding spaces: strip only the cells that need it
+        cells = cells.copy()
+        cells[~ok] = [c.strip() for c in cells[~ok]]
+        ok = np.isin(cells, list(_LABELS))
+    if not ok.all():
+        i, j = np.argwhere(~ok)[0]
+        raise MetaLinkError(
+            f"{source}, line {frame.lines[i]}, column {names[j]!r}: task value {cells[i, j]!r} is not 0, 1 or empty "
+            "(empty = unknown label); if this is not a task column, list the task columns with task_columns / "
+            "--task-columns")
+    Y = np.full(cells.shape, np.nan, dtype=np.float32)
+    Y[(cells == "0") | (cells == "0.0")] = 0.0
+    Y[(cells == "1") | (cells == "1.0")] = 1.0
+    return Y
+
+
+def _parseable(smiles: list[str]) -> np.ndarray:
+    """(N,) bool: RDKit parses the SMILES (an empty one is invalid). RDKit's own logging is silenced."""
+    with quiet_rdkit():
+        return np.array([bool(s) and Chem.MolFromSmiles(s) is not None for s in smiles], dtype=bool)
+
+
+@contextlib.contextmanager
+def quiet_rdkit() -> Iterator[None]:
+    """Silence RDKit's parser messages (they go straight to stderr) for the duration."""
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        yield
+    finally:
+        RDLogger.EnableLog("rdApp.error")
+        RDLogger.EnableLog("rdApp.warning")
+
+
+def _preview(names: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
