@@ -12,3 +12,11 @@ def _session_cache(tmp_path_factory):
     mp.setenv("METALINK_DGL_CACHE", str(tmp_path_factory.mktemp("metalink-cache")))
     yield
     mp.undo()
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A fresh featurization cache folder for one test (also set as METALINK_DGL_CACHE)."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("METALINK_DGL_CACHE", str(path))
+    return path
