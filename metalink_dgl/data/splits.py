@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -126,10 +127,12 @@ class Split:
                    tuple(float(f) for f in frac), obj.get("dataset"))
 
 
+@lru_cache(maxsize=1 << 16)  # splits for several seeds of one dataset reuse the scaffolds
 def bemis_murcko_scaffold(smiles: str) -> str:
     """Canonical SMILES of the Bemis-Murcko scaffold of a molecule (chirality ignored).
 
-    Acyclic molecules have the empty scaffold ``''`` (so they form one group).
+    Acyclic molecules have the empty scaffold ``''`` (so they form one group). Results are
+    memoised per SMILES string.
 
     Raises
     ------
@@ -140,7 +143,7 @@ def bemis_murcko_scaffold(smiles: str) -> str:
         mol = Chem.MolFromSmiles(smiles) if smiles else None
     if mol is None:
         raise MetaLinkError(f"cannot compute the scaffold of {smiles!r}: RDKit cannot parse it")
-    return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False)
+    return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False) or ""
 
 
 def _fold_sizes(n: int, frac: Sequence[float]) -> tuple[float, float, float]:
