@@ -80,20 +80,27 @@ class FeaturizerSpec:
 
     @cached_property
     def _probe(self) -> tuple[dict, dict]:
-        mol = Chem.MolFromSmiles(_PROBE_SMILES)
-        return self.make_atom()(mol), self.make_bond()(mol)
+        with quiet_rdkit():  # dgllife calls RDKit APIs that log deprecation warnings
+            mol = Chem.MolFromSmiles(_PROBE_SMILES)
+            return self.make_atom()(mol), self.make_bond()(mol)
 
     @cached_property
     def node_feat_size(self) -> int:
         """Width of the dense node features (``featurizer.feat_size()``); for a categorical
         featurizer, the number of categorical node features (keys)."""
-        return len(self._probe[0]) if self.categorical else int(self.make_atom().feat_size())
+        if self.categorical:
+            return len(self._probe[0])
+        with quiet_rdkit():
+            return int(self.make_atom().feat_size())
 
     @cached_property
     def edge_feat_size(self) -> int:
         """Width of the dense edge features (``featurizer.feat_size()``); for a categorical
         featurizer, the number of categorical edge features (keys)."""
-        return len(self._probe[1]) if self.categorical else int(self.make_bond().feat_size())
+        if self.categorical:
+            return len(self._probe[1])
+        with quiet_rdkit():
+            return int(self.make_bond().feat_size())
 
     @property
     def node_keys(self) -> list[str]:
