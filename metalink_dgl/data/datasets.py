@@ -64,7 +64,7 @@ BUNDLED: dict[str, BundledDataset] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MoleculeDataset:
     """Molecules (as SMILES) with a binary multi-task label matrix.
 
@@ -142,7 +142,7 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     smiles_column : str, optional
         SMILES column; default: the bundled set's, else the column named ``smiles`` (any case).
     task_columns : sequence of str, optional
-        Task columns, in the order wanted; default: every column but the SMILES one
+        Task columns, in the order wanted; default: every named column but the SMILES one
         (and, for Tox21, ``mol_id``).
     skip_invalid : bool
         For a user CSV, drop rows RDKit cannot parse (with one warning) instead of raising.
@@ -179,8 +179,8 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
         raise MetaLinkError(f"{path}: expected a .csv or .csv.gz file of SMILES + task columns")
     frame = _read_csv(path, str(path))
     smiles_col = _find_smiles_column(frame.header, smiles_column, str(path))
-    if task_columns is None:
-        task_columns = [c for c in frame.header if c != smiles_col]
+    if task_columns is None:  # unnamed columns (e.g. a saved pandas index) are not tasks
+        task_columns = [c for c in frame.header if c != smiles_col and c]
     name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
     return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid)
 
@@ -197,7 +197,7 @@ class _Frame:
 def _read_csv(path: Path, source: str) -> _Frame:
     try:
         raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
-                          skip_blank_lines=False, compression="infer")
+                          skip_blank_lines=False, compression="infer", encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise MetaLinkError(f"{source}: the file is empty; expected a header line and one row per molecule") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as err:
@@ -206,7 +206,7 @@ def _read_csv(path: Path, source: str) -> _Frame:
     header = [str(c).strip() for c in raw.iloc[0]]
     seen: set[str] = set()
     for col in header:
-        if col in seen:
+        if col and col in seen:
             raise MetaLinkError(f"{source}: duplicate column {col!r} in the header (line 1); column names must be "
                                 "unique")
         seen.add(col)

@@ -229,7 +229,7 @@ class MoleculeGraphs:
             B molecules, with the bank's ``ndata``/``edata`` features, on the CPU.
         """
         idx = torch.as_tensor(np.asarray(idx) if not isinstance(idx, torch.Tensor) else idx, dtype=torch.int64)
-        idx = idx.reshape(-1)
+        idx = idx.reshape(-1).cpu()
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
             raise IndexError(f"molecule index out of range for {len(self)} molecules")
         n_nodes = self.num_nodes()[idx]

@@ -27,7 +27,7 @@ from .datasets import quiet_rdkit
 FOLDS = ("train", "val", "test")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Split:
     """Row indices of the three folds.
 
@@ -122,9 +122,12 @@ class Split:
             raise MetaLinkError(f"{path}: the folds overlap (a row is listed twice)")
         if every.size != size:
             raise MetaLinkError(f"{path}: the folds hold {every.size} rows, not all {size}")
-        frac = obj.get("requested_fractions", (0.8, 0.1, 0.1))
-        return cls(str(obj["kind"]), int(obj["seed"]), folds["train"], folds["val"], folds["test"],
-                   tuple(float(f) for f in frac), obj.get("dataset"))
+        try:
+            frac = tuple(float(f) for f in obj.get("requested_fractions", (0.8, 0.1, 0.1)))
+            seed = int(obj["seed"])
+        except (TypeError, ValueError):
+            raise MetaLinkError(f"{path}: 'seed' must be an integer and 'requested_fractions' three numbers") from None
+        return cls(str(obj["kind"]), seed, folds["train"], folds["val"], folds["test"], frac, obj.get("dataset"))
 
 
 @lru_cache(maxsize=1 << 16)  # splits for several seeds of one dataset reuse the scaffolds

@@ -181,3 +181,10 @@ def test_skip_invalid_drops_with_one_warning(tmp_path, caplog, capfd):
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "dropped 2" in warnings[0].getMessage()
     assert "SMILES Parse Error" not in capfd.readouterr().err  # RDKit's own logging is silenced
+
+
+def test_excel_bom_and_unnamed_index_column(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(",SMILES,a\n0,CCO,1\n1,CCN,0\n2,CCC,\n".encode("utf-8-sig"))
+    ds = load_dataset(str(path))
+    assert ds.task_names == ["a"] and ds.smiles == ["CCO", "CCN", "CCC"]
