@@ -1,4 +1,15 @@
-"""metalink-dgl: MetaLink (Cao, You & Leskovec, ICLR 2022) relational multi-task learning on DGL."""
+"""metalink-dgl: MetaLink (Cao, You & Leskovec, ICLR 2022) relational multi-task learning on DGL.
+
+The data flow, one module each::
+
+    data.load_dataset -> (SMILES, Y with NaN)        data/datasets.py
+    data.featurize    -> MoleculeGraphs (cached)     data/featurize.py
+    data.make_split   -> seeded train/val/test       data/splits.py
+    settings          -> revealed / queried masks    settings.py
+    graph             -> knowledge graph             graph.py
+    nn.MetaLink       -> logits of queried pairs     nn/
+    train / evaluate  -> loss, ROC-AUC, checkpoints  train.py, evaluate.py
+"""
 
 import os
 
@@ -6,4 +17,29 @@ os.environ.setdefault("DGLBACKEND", "pytorch")  # silence DGL's first-import bac
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .config import TrainConfig  # noqa: E402
+from .data import featurize, load_dataset, make_split  # noqa: E402
+from .errors import MetaLinkError  # noqa: E402
+from .evaluate import evaluate  # noqa: E402
+from .graph import build_knowledge_graph  # noqa: E402
+from .pipeline import evaluate_checkpoint, load_model  # noqa: E402
+from .settings import SETTINGS, Masks, make_masks, training_masks  # noqa: E402
+from .train import train  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "MetaLinkError",
+    "TrainConfig",
+    "load_dataset",
+    "featurize",
+    "make_split",
+    "SETTINGS",
+    "Masks",
+    "make_masks",
+    "training_masks",
+    "build_knowledge_graph",
+    "train",
+    "evaluate",
+    "evaluate_checkpoint",
+    "load_model",
+]

@@ -38,15 +38,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """
     if not os.path.isfile(path):
         raise MetaLinkError(f"{path}: checkpoint not found")
+    if not zipfile.is_zipfile(path):  # torch.save always writes a zip archive; a cut-off one has no directory
+        raise MetaLinkError(f"{path}: not a readable checkpoint (truncated or corrupt)")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise MetaLinkError(f"{path}: refused to load: it holds objects other than tensors ({first[:120]})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+    except pickle.UnpicklingError:
         raise MetaLinkError(
-            f"{path}: not a readable checkpoint (truncated or corrupt: {type(err).__name__})"
+            f"{path}: refused to load: it holds pickled objects other than tensors and plain containers"
         ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        raise MetaLinkError(f"{path}: not a readable checkpoint (truncated or corrupt: {type(err).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise MetaLinkError(f"{path}: not a metalink-dgl checkpoint (expected format {FORMAT!r})")
     return ckpt

@@ -10,7 +10,7 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
-from .data import FEATURIZERS, MoleculeDataset, MoleculeGraphs, featurize, load_dataset
+from .data import MoleculeDataset, MoleculeGraphs, featurize, load_dataset
 from .device import resolve_device
 from .draw import EvalDraw
 from .errors import MetaLinkError
@@ -43,8 +43,7 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
 
 def build_model(config: TrainConfig, n_tasks: int) -> MetaLink:
     """The MetaLink model that ``config`` describes, for ``n_tasks`` task heads."""
-    spec = FEATURIZERS[ENCODERS[config.encoder].featurizer]
-    encoder = build_encoder(config.encoder, spec.node_feat_size, spec.edge_feat_size, config.hidden, config.dropout)
+    encoder = build_encoder(config.encoder, config.hidden, config.dropout)
     return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
                     edge_pred=config.edge_pred, shared_weights=config.shared_weights)
 

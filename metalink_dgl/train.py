@@ -87,7 +87,7 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
     task_names = data.dataset.task_names
 
     torch.manual_seed(seed)
-    split: Split = make_split(data.dataset.smiles, config.split, seed)
+    split: Split = make_split(data.dataset.smiles, config.split, seed, dataset=data.dataset.name)
     draw = EvalDraw.create(data.Y, split, setting, seed=seed, aux_ratio=config.aux_ratio,
                            heldout_ratio=config.heldout_ratio, shots=config.shots, source=data.dataset.source)
     seen = ~draw.heldout

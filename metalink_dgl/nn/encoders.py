@@ -18,10 +18,7 @@ from dgllife.model.gnn import GCN, GIN, MPNNGNN, AttentiveFPGNN
 from dgllife.model.readout import AttentiveFPReadout, WeightedSumAndMax
 from torch import nn
 
-# Vocabulary sizes of dgllife's Pretrain{Atom,Bond}Featurizer categorical features:
-# atomic numbers 1..118 (+ spare), 4 chirality tags; 4 bond types + self loop (+ spare), 3 directions.
-_GIN_NODE_VOCAB = [120, 4]
-_GIN_EDGE_VOCAB = [6, 3]
+from ..data.featurize import FEATURIZERS, FeaturizerSpec
 
 
 class MoleculeEncoder(nn.Module):
@@ -70,34 +67,36 @@ class _AttentiveFPReadout(_Readout):
         return self.module(g, h, get_node_weight=False)
 
 
-def _gcn(node_feats: int, edge_feats: int, hidden: int, dropout: float) -> MoleculeEncoder:
-    gnn = GCN(node_feats, hidden_feats=[hidden] * 3, residual=[True] * 3, batchnorm=[True] * 3,
+def _gcn(spec: FeaturizerSpec, hidden: int, dropout: float) -> MoleculeEncoder:
+    gnn = GCN(spec.node_feat_size, hidden_feats=[hidden] * 3, residual=[True] * 3, batchnorm=[True] * 3,
               dropout=[dropout] * 3, allow_zero_in_degree=[True] * 3)
     return MoleculeEncoder(gnn, WeightedSumAndMax(hidden), 2 * hidden, hidden,
                            lambda g: (g.ndata["h"],), dropout)
 
 
-def _gin(node_feats: int, edge_feats: int, hidden: int, dropout: float) -> MoleculeEncoder:
-    gnn = GIN(_GIN_NODE_VOCAB, _GIN_EDGE_VOCAB, num_layers=5, emb_dim=hidden, JK="last", dropout=dropout)
+def _gin(spec: FeaturizerSpec, hidden: int, dropout: float) -> MoleculeEncoder:
+    node_keys, edge_keys = list(spec.node_vocab), list(spec.edge_vocab)
+    gnn = GIN(list(spec.node_vocab.values()), list(spec.edge_vocab.values()), num_layers=5, emb_dim=hidden,
+              JK="last", dropout=dropout)
     return MoleculeEncoder(
         gnn, _Readout(SumPooling()), hidden, hidden,
-        lambda g: ([g.ndata["atomic_number"], g.ndata["chirality_type"]],
-                   [g.edata["bond_type"], g.edata["bond_direction_type"]]),
+        lambda g: ([g.ndata[k] for k in node_keys], [g.edata[k] for k in edge_keys]),
         dropout,
     )
 
 
-def _mpnn(node_feats: int, edge_feats: int, hidden: int, dropout: float) -> MoleculeEncoder:
+def _mpnn(spec: FeaturizerSpec, hidden: int, dropout: float) -> MoleculeEncoder:
     # The edge network makes a (64 x 64) matrix per edge: keep the node size at 64 for CPU.
     node_out = 64
-    gnn = MPNNGNN(node_feats, edge_feats, node_out_feats=node_out, edge_hidden_feats=128,
+    gnn = MPNNGNN(spec.node_feat_size, spec.edge_feat_size, node_out_feats=node_out, edge_hidden_feats=128,
                   num_step_message_passing=3)
     return MoleculeEncoder(gnn, _Readout(Set2Set(node_out, n_iters=3, n_layers=1)), 2 * node_out, hidden,
                            lambda g: (g.ndata["h"], g.edata["e"]), dropout)
 
 
-def _attentivefp(node_feats: int, edge_feats: int, hidden: int, dropout: float) -> MoleculeEncoder:
-    gnn = AttentiveFPGNN(node_feats, edge_feats, num_layers=2, graph_feat_size=hidden, dropout=dropout)
+def _attentivefp(spec: FeaturizerSpec, hidden: int, dropout: float) -> MoleculeEncoder:
+    gnn = AttentiveFPGNN(spec.node_feat_size, spec.edge_feat_size, num_layers=2, graph_feat_size=hidden,
+                         dropout=dropout)
     return MoleculeEncoder(gnn, _AttentiveFPReadout(AttentiveFPReadout(hidden, num_timesteps=2, dropout=dropout)),
                            hidden, hidden, lambda g: (g.ndata["h"], g.edata["e"]), dropout)
 
@@ -107,7 +106,7 @@ class EncoderSpec:
     """An ``--encoder`` choice: the featurizer it reads and how to build it."""
 
     featurizer: str
-    build: Callable[[int, int, int, float], MoleculeEncoder]
+    build: Callable[[FeaturizerSpec, int, float], MoleculeEncoder]
 
 
 ENCODERS: dict[str, EncoderSpec] = {
@@ -118,6 +117,7 @@ ENCODERS: dict[str, EncoderSpec] = {
 }
 
 
-def build_encoder(name: str, node_feats: int, edge_feats: int, hidden: int, dropout: float = 0.0) -> MoleculeEncoder:
-    """Build the encoder ``name`` for featurized graphs of the given node/edge feature sizes."""
-    return ENCODERS[name].build(node_feats, edge_feats, hidden, dropout)
+def build_encoder(name: str, hidden: int, dropout: float = 0.0) -> MoleculeEncoder:
+    """Build the encoder ``name`` (output size ``hidden``) for graphs made by its featurizer."""
+    spec = ENCODERS[name]
+    return spec.build(FEATURIZERS[spec.featurizer], hidden, dropout)

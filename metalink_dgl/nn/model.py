@@ -52,7 +52,9 @@ class EdgePredictor(nn.Module):
         Tensor, (Q,) logits
         """
         if self.mlp is None:
-            return (h_data[src] * h_task[dst]).sum(-1)
+            # The dense (B, T) product, then a gather: a pair's score does not depend on which
+            # other pairs are queried (a per-pair reduction can differ in the last bit).
+            return (h_data @ h_task.T)[src, dst]
         return self.mlp(torch.cat([h_data[src], h_task[dst]], dim=-1)).squeeze(-1)
 
 

@@ -1,0 +1,152 @@
+"""Real training runs on bundled data (small slices, few epochs): they learn, never leak, and resume exactly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import metalink_dgl.train as train_module
+from metalink_dgl.config import TrainConfig
+from metalink_dgl.draw import EvalDraw
+from metalink_dgl.evaluate import score_rows
+from metalink_dgl.pipeline import evaluate_checkpoint, load_model, prepare_data
+from metalink_dgl.settings import SETTINGS
+from metalink_dgl.train import train
+
+pytestmark = pytest.mark.slow
+
+FAST = dict(hidden=64, batch_size=64, device="cpu")
+
+
+def _config(tmp_path, **kw) -> TrainConfig:
+    base = dict(dataset="sider", epochs=3, seeds=[0], out=str(tmp_path / "run"), **FAST)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize(
+    "setting,dataset,extra",
+    [
+        ("standard", "tox21", dict(max_molecules=1500)),
+        ("relational", "tox21", dict(max_molecules=1500)),
+        ("meta", "toxcast", dict(max_molecules=3000, shots=128, epochs=6)),
+        ("relational-meta", "toxcast", dict(max_molecules=3000, shots=128, epochs=6)),
+    ],
+)
+def test_every_setting_learns(tmp_path, setting, dataset, extra):
+    extra = {"epochs": 4, **extra}
+    summary = train(_config(tmp_path, dataset=dataset, setting=setting, **extra), progress=False)
+    assert summary["val_roc_auc"]["mean"] > 0.6, summary["val_roc_auc"]
+    metrics = json.loads((tmp_path / "run" / "seed_0" / "metrics.json").read_text())
+    assert metrics["test"]["n_tasks_scored"] > 0 and 0.0 <= metrics["test_roc_auc"] <= 1.0
+    for name in ("config.json", "split.json", "draw.json", "history.json", "best.pt", "last.pt"):
+        assert (tmp_path / "run" / "seed_0" / name).is_file(), name
+
+
+def test_relational_beats_standard_on_sider(tmp_path):
+    results = {}
+    for setting in ("standard", "relational"):
+        summary = train(_config(tmp_path, setting=setting, epochs=8, out=str(tmp_path / setting)), progress=False)
+        results[setting] = summary["test_roc_auc"]["mean"]
+    draws = [json.loads((tmp_path / s / "seed_0" / "draw.json").read_text())["test"] for s in results]
+    assert draws[0] == draws[1]  # the same revealed/queried pairs
+    assert results["relational"] > results["standard"] + 0.03, results
+
+
+def _trained(tmp_path, setting="relational", **kw):
+    config = _config(tmp_path, setting=setting, epochs=1, **kw)
+    train(config, progress=False)
+    model, _, ckpt = load_model(tmp_path / "run" / "seed_0" / "best.pt")
+    return config, model, ckpt
+
+
+@pytest.mark.parametrize("setting", ["relational", "relational-meta"])
+def test_queried_test_labels_never_change_a_prediction(tmp_path, setting):
+    config, model, ckpt = _trained(tmp_path, setting, shots=64)
+    data = prepare_data(config, progress=False)
+    draw = EvalDraw.from_state(ckpt["draw"])
+    s = SETTINGS[setting]
+    targets = draw.heldout if s.meta else torch.ones_like(draw.heldout)
+    rows = ckpt["split"]["test"]
+
+    def run(Y):
+        return score_rows(model, data.graphs, Y, rows, draw.aux["test"], s, targets, draw.support,
+                          batch_size=32, device=torch.device("cpu"))
+
+    base = run(data.Y)
+    queried = torch.zeros_like(data.Y, dtype=torch.bool)
+    queried[torch.from_numpy(base["row"]), torch.from_numpy(base["task"])] = True
+    flipped = data.Y.clone()
+    flipped[queried] = 1 - flipped[queried]
+    again = run(flipped)
+    assert np.array_equal(base["row"], again["row"]) and np.array_equal(base["prob"], again["prob"])
+    # hiding one test row's queried labels: its remaining pairs and every other row are bit-identical
+    hidden = data.Y.clone()
+    r0 = int(base["row"][0])
+    hidden[r0][queried[r0]] = float("nan")
+    third = run(hidden)
+    keep = base["row"] != r0
+    assert np.array_equal(base["prob"][keep], third["prob"][third["row"] != r0])
+    # but flipping revealed labels of the test rows does change predictions
+    revealed_flip = data.Y.clone()
+    test_rows = torch.as_tensor(rows)
+    aux = draw.aux["test"] & ~torch.isnan(data.Y[test_rows])
+    block = revealed_flip[test_rows]
+    block[aux] = 1 - block[aux]
+    revealed_flip[test_rows] = block
+    assert not np.array_equal(run(revealed_flip)["prob"], base["prob"])
+
+
+@pytest.mark.parametrize("setting", ["meta", "relational-meta"])
+def test_heldout_labels_never_reach_a_training_graph(tmp_path, monkeypatch, setting):
+    seen_masks = []
+    original = train_module.forward_masks
+
+    def spy(model, z, Y, masks):
+        if model.training:
+            seen_masks.append((masks.revealed.clone(), masks.queried.clone()))
+        return original(model, z, Y, masks)
+
+    monkeypatch.setattr(train_module, "forward_masks", spy)
+    _trained(tmp_path, setting, shots=64)
+    heldout = json.loads((tmp_path / "run" / "seed_0" / "draw.json").read_text())["heldout_tasks"]
+    task_names = json.loads((tmp_path / "run" / "seed_0" / "config.json").read_text())
+    assert heldout and seen_masks
+    from metalink_dgl.data import load_dataset
+
+    names = load_dataset(task_names["dataset"]).task_names
+    held = torch.tensor([n in heldout for n in names])
+    for revealed, queried in seen_masks:
+        assert not revealed[:, held].any() and not queried[:, held].any()
+
+
+def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, monkeypatch):
+    config = _config(tmp_path, epochs=3)
+    train(config, progress=False)
+    metrics = json.loads((tmp_path / "run" / "seed_0" / "metrics.json").read_text())
+    again = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", device="cpu")
+    assert again["roc_auc"] == metrics["test_roc_auc"]
+
+    # the same run killed during its third epoch, then resumed, ends with the same numbers
+    interrupted = _config(tmp_path, epochs=3, out=str(tmp_path / "killed"))
+    calls = {"n": 0}
+    original = train_module.train_epoch
+
+    def dies_on_third_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train_epoch", dies_on_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(interrupted, progress=False)
+    monkeypatch.setattr(train_module, "train_epoch", original)
+    assert not (tmp_path / "killed" / "seed_0" / "metrics.json").exists()
+    train(interrupted, resume=True, progress=False)
+    resumed = json.loads((tmp_path / "killed" / "seed_0" / "metrics.json").read_text())
+    assert resumed["test_roc_auc"] == metrics["test_roc_auc"]
+    assert resumed["test"]["per_task"] == metrics["test"]["per_task"]
