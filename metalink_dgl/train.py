@@ -81,7 +81,6 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
         return json.loads(metrics_path.read_text())
     if not resume and any(run_dir.glob("*")):
         raise MetaLinkError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
     setting = get_setting(config.setting)
     task_names = data.dataset.task_names
@@ -91,6 +90,7 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
     draw = EvalDraw.create(data.Y, split, setting, seed=seed, aux_ratio=config.aux_ratio,
                            heldout_ratio=config.heldout_ratio, shots=config.shots, source=data.dataset.source)
     seen = ~draw.heldout
+    run_dir.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     atomic_write_json(run_dir / "config.json", {**config.to_dict(), "seed": seed, "version": __version__})
     split.to_json(run_dir / "split.json")
     draw.to_json(run_dir / "draw.json", task_names, split)
@@ -162,7 +162,6 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     resolve_device(config.device)  # fail before featurizing
     data = prepare_data(config, progress=progress)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     per_seed = [train_seed(config, seed, out / f"seed_{seed}", data, resume=resume, progress=progress)
                 for seed in config.seeds]
     summary = {"config": config.to_dict(), "dataset": data.dataset.name, "n_molecules": len(data.dataset),
