@@ -15,42 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import dgl
-import dgllife
 import numpy as np
-import rdkit
 import torch
 
 from metalink_dgl.data import FEATURIZERS, featurize, load_dataset
 from metalink_dgl.io import atomic_write_json
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _git_commit() -> str:
-    try:
-        sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return sha + ("-dirty" if dirty else "")
-
-
-def _machine() -> dict:
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "torch": torch.__version__, "dgl": dgl.__version__, "dgllife": dgllife.__version__,
-            "rdkit": rdkit.__version__}
+from metalink_dgl.provenance import git_commit, machine
 
 
 def _timed(fn):
@@ -80,7 +56,7 @@ def bench(dataset: str, featurizer: str) -> dict:
         "load_dataset_s": round(load_s, 3), "first_run_s": round(first_s, 3), "second_run_s": round(second_s, 3),
         "ratio_second_first": round(second_s / first_s, 4), "cache_mb": round(cache_bytes / 2**20, 1),
         "batch128_bank_ms": round(1000 * bank_s, 2), "batch128_dgl_batch_ms": round(1000 * dgl_s, 2),
-        "commit": _git_commit(), "machine": _machine(),
+        "commit": git_commit(), "machine": machine(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

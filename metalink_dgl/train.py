@@ -36,6 +36,7 @@ from .evaluate import evaluate, forward_masks
 from .io import atomic_write_json
 from .nn import MetaLink
 from .pipeline import Prepared, build_model, prepare_data
+from .provenance import provenance
 from .settings import Setting, get_setting, training_masks
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     out = Path(config.out)
     per_seed = [train_seed(config, seed, out / f"seed_{seed}", data, resume=resume, progress=progress)
                 for seed in config.seeds]
-    summary = {"config": config.to_dict(), "dataset": data.dataset.name, "n_molecules": len(data.dataset),
-               "n_tasks": data.dataset.n_tasks, **summarize(per_seed)}
+    summary = {"config": config.to_dict(), **provenance(), "dataset": data.dataset.name,
+               "n_molecules": len(data.dataset), "n_tasks": data.dataset.n_tasks, **summarize(per_seed)}
     atomic_write_json(out / "summary.json", summary)
     return summary
