@@ -52,7 +52,7 @@ def _fmt(stats: dict) -> str:
               help="Run directory [default: runs/<dataset>-<setting>-L<layers>].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out; finished seeds are skipped.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-@click.argument("extra_seeds", nargs=-1, type=int, required=False)
+@click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
 def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, setting, aux_ratio, heldout_ratio, shots,
             support_ratio, layers, encoder, hidden, dropout, edge_pred, shared_weights, split_kind, seeds, epochs,
             batch_size, lr, weight_decay, max_molecules, device, out, resume, no_progress, extra_seeds):
