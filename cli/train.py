@@ -1,4 +1,4 @@
-"""``metalink-dgl train``: parse options into a TrainConfig and call :func:`metalink_dgl.train.train`."""
+"""``metalink-dgl train``: parse options into a TrainConfig and call :func:`metalink_dgl.training.train`."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, setti
             support_ratio, layers, encoder, hidden, dropout, edge_pred, shared_weights, split_kind, seeds, epochs,
             batch_size, lr, weight_decay, max_molecules, device, out, resume, no_progress, extra_seeds):
     """Train MetaLink on a dataset in one of the four settings and report test ROC-AUC."""
-    from metalink_dgl.train import train
+    from metalink_dgl.training import train
 
     if extra_seeds and not seeds:
         raise click.UsageError(f"unexpected arguments {list(extra_seeds)}; seeds go after --seeds")

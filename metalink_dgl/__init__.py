@@ -8,7 +8,7 @@ The data flow, one module each::
     settings          -> revealed / queried masks    settings.py
     graph             -> knowledge graph             graph.py
     nn.MetaLink       -> logits of queried pairs     nn/
-    train / evaluate  -> loss, ROC-AUC, checkpoints  train.py, evaluate.py
+    train / evaluate  -> loss, ROC-AUC, checkpoints  training.py, evaluation.py
 """
 
 import os
@@ -20,11 +20,11 @@ __version__ = "0.1.0"
 from .config import TrainConfig  # noqa: E402
 from .data import featurize, load_dataset, make_split  # noqa: E402
 from .errors import MetaLinkError  # noqa: E402
-from .evaluate import evaluate  # noqa: E402
+from .evaluation import evaluate  # noqa: E402
 from .graph import build_knowledge_graph  # noqa: E402
 from .pipeline import evaluate_checkpoint, load_model  # noqa: E402
 from .settings import SETTINGS, Masks, make_masks, training_masks  # noqa: E402
-from .train import train  # noqa: E402
+from .training import train  # noqa: E402
 
 __all__ = [
     "__version__",

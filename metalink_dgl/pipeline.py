@@ -14,7 +14,7 @@ from .data import MoleculeDataset, MoleculeGraphs, featurize, load_dataset
 from .device import resolve_device
 from .draw import EvalDraw
 from .errors import MetaLinkError
-from .evaluate import evaluate
+from .evaluation import evaluate
 from .nn import MetaLink, build_encoder
 from .nn.encoders import ENCODERS
 from .settings import get_setting

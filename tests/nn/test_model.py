@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from metalink_dgl.evaluate import forward_masks
+from metalink_dgl.evaluation import forward_masks
 from metalink_dgl.nn import MetaLink
 from metalink_dgl.settings import SETTINGS, draw_aux, make_masks
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-import metalink_dgl.train as train_module
+import metalink_dgl.training as train_module
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.draw import EvalDraw
-from metalink_dgl.evaluate import score_rows
+from metalink_dgl.evaluation import score_rows
 from metalink_dgl.pipeline import evaluate_checkpoint, load_model, prepare_data
 from metalink_dgl.settings import SETTINGS
-from metalink_dgl.train import train
+from metalink_dgl.training import train
 
 pytestmark = pytest.mark.slow
 

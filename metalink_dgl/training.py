@@ -32,7 +32,7 @@ from .data import Split, make_split
 from .device import resolve_device
 from .draw import EvalDraw
 from .errors import MetaLinkError
-from .evaluate import evaluate, forward_masks
+from .evaluation import evaluate, forward_masks
 from .io import atomic_write_json
 from .nn import MetaLink
 from .pipeline import Prepared, build_model, prepare_data
