@@ -36,6 +36,7 @@ from .evaluation import evaluate, forward_masks
 from .io import atomic_write_json
 from .nn import MetaLink
 from .pipeline import Prepared, build_model, prepare_data
+from .plots import plot_history
 from .provenance import provenance
 from .settings import Setting, get_setting, training_masks
 
@@ -143,6 +144,8 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
                "test_roc_auc": test["roc_auc"], "test": test,
                "seconds_per_epoch": float(np.mean([h["seconds"] for h in history]))}
     atomic_write_json(metrics_path, metrics)
+    title = f"{data.dataset.name} | {config.setting} | L={config.layers} | seed {seed} | test {test['roc_auc']:.3f}"
+    plot_history(history, run_dir / "history.png", title)
     return metrics
 
 

@@ -42,7 +42,7 @@ def test_every_setting_learns(tmp_path, setting, dataset, extra):
     assert summary["val_roc_auc"]["mean"] > 0.6, summary["val_roc_auc"]
     metrics = json.loads((tmp_path / "run" / "seed_0" / "metrics.json").read_text())
     assert metrics["test"]["n_tasks_scored"] > 0 and 0.0 <= metrics["test_roc_auc"] <= 1.0
-    for name in ("config.json", "split.json", "draw.json", "history.json", "best.pt", "last.pt"):
+    for name in ("config.json", "split.json", "draw.json", "history.json", "history.png", "best.pt", "last.pt"):
         assert (tmp_path / "run" / "seed_0" / name).is_file(), name
 
 
