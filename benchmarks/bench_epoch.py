@@ -1,0 +1,242 @@
+"""Epoch cost: one training epoch of MetaLink (2 KG layers, relational) vs ERM (no KG layer, standard).
+
+Run from the repository root::
+
+    python benchmarks/bench_epoch.py                                   # Tox21 and ToxCast, full data
+    python benchmarks/bench_epoch.py --max-molecules 2000 --json results/bench_epoch.json
+
+Both models have the same GCN encoder (same initial weights), batch size, optimizer (Adam)
+and training rows (the scaffold split's train part) of the same featurized data (cached in
+``~/.cache/metalink-dgl`` after the first run); only ``--layers`` and ``--setting`` differ,
+as in ``metalink-dgl train --layers 0 --setting standard``.
+
+The headline epoch time is the library's own :func:`metalink_dgl.training.train_epoch`.
+The profile comes from a copy of that loop in this file, built from the same library calls,
+with ``time.perf_counter`` around each stage:
+
+* data loading: ``MoleculeGraphs.batch`` (+ ``.to(device)``);
+* encoder forward: ``model.embed``;
+* masks + KG build: ``training_masks``, the queried pairs, ``build_knowledge_graph``;
+* KG layers + scoring: ``model.predict`` (KG layers, edge predictors, task bias);
+* loss + backward + step: BCE, ``zero_grad``, ``backward``, ``optimizer.step``;
+* other: the rest of the epoch (shuffling, slicing, the loop itself).
+
+ERM and MetaLink run in alternation, ``--rounds`` times in ABBA order (one library epoch
+and one profiled epoch per model and round), after a few untimed warm-up batches; every
+number is a median over rounds. The ratio MetaLink/ERM has a target of <= 1.10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from metalink_dgl.config import TrainConfig
+from metalink_dgl.data import make_split
+from metalink_dgl.device import resolve_device
+from metalink_dgl.graph import LABELS, build_knowledge_graph
+from metalink_dgl.io import atomic_write_json
+from metalink_dgl.pipeline import build_model, prepare_data
+from metalink_dgl.provenance import git_commit, machine
+from metalink_dgl.settings import get_setting, training_masks
+from metalink_dgl.training import train_epoch
+
+TARGET_RATIO = 1.10
+MODELS = ("ERM", "MetaLink")
+STAGES = {
+    "data": "data loading (graphs.batch)",
+    "encoder": "encoder forward (model.embed)",
+    "masks_kg": "masks + KG build",
+    "kg_score": "KG layers + scoring (model.predict)",
+    "backward_step": "loss + backward + optimizer step",
+    "other": "other (shuffle, loop)",
+}
+
+
+class _Run:
+    """One model with its config, optimizer and RNG, trained on shared data."""
+
+    def __init__(self, config: TrainConfig, n_tasks: int, seed: int, device: torch.device):
+        self.config, self.setting = config, get_setting(config.setting)
+        torch.manual_seed(seed)  # same encoder initialisation for both models
+        self.model = build_model(config, n_tasks).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.generator = torch.Generator().manual_seed(seed)
+
+
+def profiled_epoch(run: _Run, data, rows: torch.Tensor, seen: torch.Tensor, device: torch.device) -> dict:
+    """``train_epoch``'s loop with a timer around each stage; returns seconds per stage and counts."""
+    clock = time.perf_counter
+    spent = dict.fromkeys(STAGES, 0.0)
+    edges = queried = batches_run = 0
+    model, config, optimizer = run.model, run.config, run.optimizer
+    start = clock()
+    model.train()
+    order = rows[torch.randperm(len(rows), generator=run.generator)]
+    batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+    for batch in batches:
+        if len(batch) < 2:  # as train_epoch: batch norm needs two examples
+            continue
+        t0 = clock()
+        Yb = data.Y[batch]
+        masks = training_masks(Yb, run.setting, seen, aux_ratio=config.aux_ratio,
+                               heldout_ratio=config.heldout_ratio, support_ratio=config.support_ratio,
+                               generator=run.generator)
+        if not masks.queried.any():
+            spent["masks_kg"] += clock() - t0
+            continue
+        t1 = clock()
+        g = data.graphs.batch(batch).to(device)
+        t2 = clock()
+        z = model.embed(g)
+        t3 = clock()
+        # forward_masks, split in two: the KG build, then the KG layers and scoring
+        r, t = masks.queried.nonzero(as_tuple=True)
+        kg = build_knowledge_graph(masks.revealed.to(device), Yb.to(device))
+        T = Yb.shape[1]
+        task_ids = torch.where(masks.new_tasks, torch.full((T,), -1), torch.arange(T)).to(device)
+        t4 = clock()
+        logits = model.predict(z, kg, task_ids, r.to(device), t.to(device))
+        t5 = clock()
+        loss = F.binary_cross_entropy_with_logits(logits, Yb[r, t].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        float(loss)
+        t6 = clock()
+        spent["masks_kg"] += (t1 - t0) + (t4 - t3)
+        spent["data"] += t2 - t1
+        spent["encoder"] += t3 - t2
+        spent["kg_score"] += t5 - t4
+        spent["backward_step"] += t6 - t5
+        edges += kg.num_edges(LABELS[1])
+        queried += len(r)
+        batches_run += 1
+    total = clock() - start
+    spent["other"] = total - sum(spent.values())
+    return {"total_s": total, "stages_s": spent, "batches": batches_run, "edges": edges, "queried": queried}
+
+
+def bench_dataset(name: str, args, device: torch.device) -> dict:
+    base = TrainConfig(dataset=name, max_molecules=args.max_molecules, hidden=args.hidden,
+                       batch_size=args.batch_size, seeds=[args.seed], device=str(device)).validate()
+    configs = {"ERM": replace(base, setting="standard", layers=0),
+               "MetaLink": replace(base, setting="relational", layers=2)}
+    data = prepare_data(base, progress=False)
+    n_tasks = data.Y.shape[1]
+    split = make_split(data.dataset.smiles, base.split, args.seed, dataset=data.dataset.name)
+    rows = torch.as_tensor(np.asarray(split.train), dtype=torch.long)
+    seen = torch.ones(n_tasks, dtype=torch.bool)  # no held-out task outside the meta settings
+    runs = {key: _Run(cfg, n_tasks, args.seed, device) for key, cfg in configs.items()}
+
+    for run in runs.values():  # warm-up: allocator, kernels, lazy initialisation
+        profiled_epoch(run, data, rows[: args.warmup_batches * args.batch_size], seen, device)
+
+    epoch_s: dict[str, list[float]] = {k: [] for k in MODELS}
+    profiles: dict[str, list[dict]] = {k: [] for k in MODELS}
+    for i in range(args.rounds):
+        for key in (MODELS if i % 2 == 0 else MODELS[::-1]):  # ABBA: neither model always runs first
+            run = runs[key]
+            start = time.perf_counter()
+            train_epoch(run.model, data, rows, run.setting, seen, run.config, run.optimizer, run.generator, device,
+                        progress=False)
+            epoch_s[key].append(time.perf_counter() - start)
+            profiles[key].append(profiled_epoch(run, data, rows, seen, device))
+            print(f"  {name} round {i + 1}/{args.rounds} {key}: epoch {epoch_s[key][-1]:.2f} s, "
+                  f"profiled {profiles[key][-1]['total_s']:.2f} s", file=sys.stderr, flush=True)
+
+    med = statistics.median
+    out = {"dataset": data.dataset.name, "molecules": len(data.dataset), "tasks": n_tasks, "train_rows": len(rows),
+           "batches": profiles["MetaLink"][0]["batches"], "epoch_s": {}, "epoch_s_all": {}, "profiled_epoch_s": {},
+           "profile_s": {}, "per_batch": {}}
+    for key in MODELS:
+        prof = profiles[key]
+        out["epoch_s"][key] = round(med(epoch_s[key]), 3)
+        out["epoch_s_all"][key] = [round(s, 3) for s in epoch_s[key]]
+        out["profiled_epoch_s"][key] = round(med(p["total_s"] for p in prof), 3)
+        out["profile_s"][key] = {s: round(med(p["stages_s"][s] for p in prof), 4) for s in STAGES}
+        out["per_batch"][key] = {"kg_edges": round(med(p["edges"] / max(p["batches"], 1) for p in prof), 1),
+                                 "queried": round(med(p["queried"] / max(p["batches"], 1) for p in prof), 1)}
+    out["ratio"] = round(out["epoch_s"]["MetaLink"] / out["epoch_s"]["ERM"], 3)
+    out["ratio_profiled"] = round(out["profiled_epoch_s"]["MetaLink"] / out["profiled_epoch_s"]["ERM"], 3)
+    out["target_met"] = out["ratio"] <= TARGET_RATIO
+    return out
+
+
+def print_dataset(r: dict) -> None:
+    print(f"{r['dataset']}: {r['molecules']} molecules, {r['tasks']} tasks, {r['train_rows']} training rows, "
+          f"{r['batches']} batches")
+    verdict = "ok" if r["target_met"] else "ABOVE TARGET"
+    print(f"  epoch (train_epoch): ERM {r['epoch_s']['ERM']:.2f} s, MetaLink {r['epoch_s']['MetaLink']:.2f} s; "
+          f"ratio MetaLink/ERM {r['ratio']:.3f} (target <= {TARGET_RATIO:.2f}: {verdict}); "
+          f"profiled loop ratio {r['ratio_profiled']:.3f}")
+    print(f"  per batch: MetaLink {r['per_batch']['MetaLink']['kg_edges']:.0f} KG edges, "
+          f"{r['per_batch']['MetaLink']['queried']:.0f} queried pairs; ERM {r['per_batch']['ERM']['queried']:.0f} "
+          "queried pairs")
+    print(f"  {'stage':<38} | {'ERM s':>8} | {'%':>5} | {'MetaLink s':>10} | {'%':>5} | {'diff s':>7}")
+    totals = {k: r["profiled_epoch_s"][k] for k in MODELS}
+    for stage, label in STAGES.items():
+        e, m = r["profile_s"]["ERM"][stage], r["profile_s"]["MetaLink"][stage]
+        print(f"  {label:<38} | {e:8.3f} | {100 * e / totals['ERM']:5.1f} | {m:10.3f} | "
+              f"{100 * m / totals['MetaLink']:5.1f} | {m - e:+7.3f}")
+    print(f"  {'profiled epoch':<38} | {totals['ERM']:8.3f} | {100.0:5.1f} | {totals['MetaLink']:10.3f} | "
+          f"{100.0:5.1f} | {totals['MetaLink'] - totals['ERM']:+7.3f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["tox21", "toxcast"], help="[default: tox21 toxcast]")
+    parser.add_argument("--max-molecules", type=int, default=None, help="seeded slice of each dataset [full data]")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; each runs 2 epochs per model [2]")
+    parser.add_argument("--warmup-batches", type=int, default=3, help="untimed batches per model first [3]")
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--hidden", type=int, default=TrainConfig.hidden)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--json", dest="json_path", default=None, help="write the record to this JSON file")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+
+    load_before = os.getloadavg()
+    results = [bench_dataset(name, args, device) for name in args.datasets]
+    record = {
+        "benchmark": "epoch",
+        "params": {"encoder": "gcn", "hidden": args.hidden, "batch_size": args.batch_size,
+                   "max_molecules": args.max_molecules, "rounds": args.rounds, "warmup_batches": args.warmup_batches,
+                   "seed": args.seed, "device": str(device), "threads": torch.get_num_threads(),
+                   "ERM": "--layers 0 --setting standard", "MetaLink": "--layers 2 --setting relational"},
+        "stages": STAGES, "datasets": results, "target": TARGET_RATIO,
+        "target_met": all(r["target_met"] for r in results),
+        "loadavg": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
+        "commit": git_commit(), "machine": machine(),
+        "command": " ".join(["python", "benchmarks/bench_epoch.py", *(argv if argv is not None else sys.argv[1:])]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    p = record["params"]
+    print(f"One training epoch, GCN encoder (hidden {p['hidden']}), batch {p['batch_size']}, device {p['device']}, "
+          f"{p['threads']} torch thread(s); median of {p['rounds']} alternating rounds")
+    for r in results:
+        print_dataset(r)
+    m = record["machine"]
+    print(f"  machine: {m['platform']}, {m['processor']}, {m['cpu_count']} CPUs; python {m['python']}, "
+          f"torch {m['torch']}, dgl {m['dgl']}, dgllife {m['dgllife']}; load average {record['loadavg']}")
+    print(f"  commit: {record['commit']}")
+    if args.json_path:
+        atomic_write_json(Path(args.json_path), record)
+        print(f"  wrote {args.json_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Merge benchmark records into ``results/benchmarks.json`` and render ``results/benchmarks.md`` from it.
+
+Run from the repository root::
+
+    python benchmarks/report.py results/bench_kg_scale.json results/bench_epoch.json
+    python benchmarks/report.py                      # re-render the Markdown from the JSON
+
+Each input file holds one record (``--json`` of ``bench_kg_scale.py`` / ``bench_epoch.py``)
+or a list of them (``bench_featurize.py --json``). A record replaces an earlier one of the
+same benchmark and command; the others are kept. The Markdown is generated from the merged
+JSON only: every number in it comes from a record, with the record's command, commit,
+machine and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from metalink_dgl.io import atomic_write_json, atomic_write_text
+
+ORDER = ("kg_scale", "epoch", "featurize")
+
+
+def _key(record: dict) -> tuple[str, str]:
+    return record.get("benchmark", "?"), record.get("command", "?")
+
+
+def merge(existing: list[dict], new: list[dict]) -> list[dict]:
+    """Records of ``existing`` and ``new``; a new record replaces one with the same benchmark and command."""
+    merged = {_key(r): r for r in existing}
+    for r in new:
+        merged[_key(r)] = r
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return sorted(merged.values(), key=lambda r: (rank.get(r.get("benchmark"), len(ORDER)), r.get("date", "")))
+
+
+def load_records(path: Path) -> list[dict]:
+    data = json.loads(path.read_text())
+    records = data if isinstance(data, list) else [data]
+    for r in records:
+        if not isinstance(r, dict) or "benchmark" not in r:
+            sys.exit(f"{path}: not a benchmark record (no 'benchmark' field)")
+    return records
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _provenance(r: dict) -> list[str]:
+    m = r.get("machine", {})
+    threads = r.get("params", {}).get("threads", m.get("torch_threads"))
+    lines = [
+        f"- command: `{r.get('command', '?')}`",
+        f"- commit: `{r.get('commit', '?')}`; date: {r.get('date', '?')}",
+        f"- machine: {m.get('platform', '?')}, {m.get('processor', '?')}, {m.get('cpu_count', '?')} CPUs, "
+        f"{threads} torch thread(s), GPU {m.get('cuda') or 'none'}; python {m.get('python', '?')}, "
+        f"torch {m.get('torch', '?')}, dgl {m.get('dgl', '?')}, dgllife {m.get('dgllife', '?')}",
+    ]
+    if "loadavg" in r:
+        lines.append(f"- load average (1, 5, 15 min) before/after: {r['loadavg']['before']} / {r['loadavg']['after']}")
+    return lines
+
+
+def _verdict(ok) -> str:
+    return "—" if ok is None else ("met" if ok else "**missed**")
+
+
+def render_kg_scale(r: dict) -> list[str]:
+    p = r["params"]
+    lines = [f"## Knowledge-graph scale: one MetaLink step, B={p['B']}, D={p['D']}, {p['layers']} KG layers", "",
+             *_provenance(r),
+             f"- setting {p['setting']} (aux_ratio {p['aux_ratio']}), {100 * p['density']:.0f}% of labels observed, "
+             f"{p['edge_pred']} edge predictor; median of {p['repeats']} steps after {p['warmup']} warm-up",
+             f"- memory: {r['memory_method']}", ""]
+    rows = [[f"{x['T']:,}", f"{x['edges']:,}", f"{x['queried']:,}", f"{x['masks_ms']:.1f}", f"{x['kg_build_ms']:.1f}",
+             f"{x['fwd_bwd_ms']:.1f}", f"{x['step_ms']:.1f}", f"{x['peak_rss_delta_mb']:.0f}"] for x in r["rows"]]
+    lines += _table(["tasks T", "KG edges", "queried pairs", "masks ms", "KG build ms", "forward+backward ms",
+                     "step ms (build + fwd+bwd)", "peak RSS + MiB"], rows)
+    ratios = r.get("ratio_10000_over_1000") or {}
+    if ratios:
+        lines += ["", f"Ratio time(T=10,000) / time(T=1,000): **step {ratios['step_ms']}** "
+                      f"(target <= {r['target']['step_ms']:g}: {_verdict(r.get('target_met'))}); "
+                      f"KG build {ratios['kg_build_ms']}, forward+backward {ratios['fwd_bwd_ms']}, "
+                      f"masks {ratios['masks_ms']}; edges x{ratios['edges']}."]
+    return lines
+
+
+def render_epoch(r: dict) -> list[str]:
+    p = r["params"]
+    size = "full data" if p["max_molecules"] is None else f"at most {p['max_molecules']} molecules"
+    lines = [f"## Training epoch: MetaLink vs ERM ({size})", "", *_provenance(r),
+             f"- GCN encoder, hidden {p['hidden']}, batch {p['batch_size']}, device {p['device']}; "
+             f"ERM `{p['ERM']}`, MetaLink `{p['MetaLink']}`; median of {p['rounds']} alternating (ABBA) rounds", ""]
+    rows = [[d["dataset"], d["molecules"], d["tasks"], d["train_rows"], d["batches"],
+             f"{d['per_batch']['MetaLink']['kg_edges']:.0f}", f"{d['epoch_s']['ERM']:.2f}",
+             f"{d['epoch_s']['MetaLink']:.2f}", f"**{d['ratio']:.3f}**", _verdict(d["target_met"])]
+            for d in r["datasets"]]
+    lines += _table(["dataset", "molecules", "tasks", "train rows", "batches", "KG edges / batch", "ERM s/epoch",
+                     "MetaLink s/epoch", "MetaLink/ERM", f"target <= {r['target']:.2f}"], rows)
+    for d in r["datasets"]:
+        tot = d["profiled_epoch_s"]
+        lines += ["", f"Where an epoch's time goes, {d['dataset']} (instrumented copy of the loop, seconds per epoch):",
+                  ""]
+        rows = []
+        for stage, label in r["stages"].items():
+            e, m = d["profile_s"]["ERM"][stage], d["profile_s"]["MetaLink"][stage]
+            rows.append([label, f"{e:.3f}", f"{100 * e / tot['ERM']:.1f}", f"{m:.3f}",
+                         f"{100 * m / tot['MetaLink']:.1f}", f"{m - e:+.3f}"])
+        rows.append(["**epoch**", f"{tot['ERM']:.3f}", "100", f"{tot['MetaLink']:.3f}", "100",
+                     f"{tot['MetaLink'] - tot['ERM']:+.3f}"])
+        lines += _table(["stage", "ERM s", "ERM %", "MetaLink s", "MetaLink %", "MetaLink − ERM s"], rows)
+    return lines
+
+
+def render_featurize(r: dict) -> list[str]:
+    lines = [f"## Featurization cache: {r['dataset']}, featurizer {r['featurizer']}", "", *_provenance(r), ""]
+    lines += _table(["molecules", "first run s", "second run s", "second/first", "target <= 0.05", "cache MB",
+                     "batch 128: bank ms", "batch 128: dgl.batch ms"],
+                    [[r["molecules"], r["first_run_s"], r["second_run_s"], r["ratio_second_first"],
+                      _verdict(r["ratio_second_first"] <= 0.05), r["cache_mb"], r["batch128_bank_ms"],
+                      r["batch128_dgl_batch_ms"]]])
+    return lines
+
+
+def render_other(r: dict) -> list[str]:
+    scalars = [[k, v] for k, v in r.items()
+               if isinstance(v, (int, float, str, bool)) and k not in ("command", "commit", "date")]
+    return [f"## {r['benchmark']}", "", *_provenance(r), "", *_table(["field", "value"], scalars)]
+
+
+RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize}
+
+
+def render(results: dict) -> str:
+    lines = ["# Benchmarks", "",
+             f"Generated by `benchmarks/report.py` from `{results['source']}` on {results['generated']}; "
+             "do not edit by hand. How to run and what the ratios mean: "
+             "[benchmarks/README.md](../benchmarks/README.md).", ""]
+    for r in results["records"]:
+        lines += [*RENDERERS.get(r["benchmark"], render_other)(r), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", nargs="*", type=Path, help="JSON files written by the benchmarks' --json")
+    parser.add_argument("--out", type=Path, default=Path("results/benchmarks"),
+                        help="output path without extension: OUT.json and OUT.md [results/benchmarks]")
+    args = parser.parse_args(argv)
+
+    json_path, md_path = args.out.with_suffix(".json"), args.out.with_suffix(".md")
+    existing = json.loads(json_path.read_text())["records"] if json_path.exists() else []
+    new = [r for path in args.records for r in load_records(path)]
+    if not existing and not new:
+        sys.exit(f"no records: give JSON files written by the benchmarks' --json (and {json_path} does not exist)")
+    results = {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "source": str(json_path),
+               "records": merge(existing, new)}
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(json_path, results)
+    atomic_write_text(md_path, render(results))
+    print(f"{len(results['records'])} record(s) -> {json_path}, {md_path}")
+
+
+if __name__ == "__main__":
+    main()
