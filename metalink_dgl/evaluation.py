@@ -70,15 +70,16 @@ def score_rows(model, graphs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
         z = model.embed(graphs.batch(query).to(device))
         if z_support is not None:
             z = torch.cat([z_support, z])
+        Yb = Y[block]
         masks = make_masks(
-            Y[block], setting, targets=targets,
+            Yb, setting, targets=targets,
             aux=torch.cat([torch.zeros(S, T, dtype=torch.bool), aux[start:start + batch_size]]),
             support=torch.arange(len(block)) < S,
         )
-        logits, r, t = forward_masks(model, z, Y[block], masks)
+        logits, r, t = forward_masks(model, z, Yb, masks)
         out["row"].append(block[r].numpy())
         out["task"].append(t.numpy())
-        out["y_true"].append(Y[block][r, t].numpy())
+        out["y_true"].append(Yb[r, t].numpy())
         out["prob"].append(torch.sigmoid(logits).cpu().numpy())
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
