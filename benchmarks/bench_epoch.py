@@ -95,7 +95,7 @@ def profiled_epoch(run: _Run, data, rows: torch.Tensor, seen: torch.Tensor, devi
             spent["masks_kg"] += clock() - t0
             continue
         t1 = clock()
-        g = data.graphs.batch(batch).to(device)
+        g = data.inputs.batch(batch, train=True).to(device)
         t2 = clock()
         z = model.embed(g)
         t3 = clock()

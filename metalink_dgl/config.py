@@ -7,44 +7,108 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import MetaLinkError
 from .nn.encoders import ENCODERS
 from .nn.model import EDGE_PREDICTORS
+from .nn.vision import IMAGE_ENCODERS
 from .settings import SETTINGS
+
+#: ``--dataset`` names read from ``--data-root`` instead of a CSV.
+IMAGE_DATASETS = ("coco", "fewshot")
+#: ``--split`` kinds: the molecular splitters plus ``official`` (COCO's train/val files).
+SPLIT_KINDS = ("scaffold", "random", "official")
+OPTIMIZERS = ("adam", "sgd")
+
+#: Defaults that depend on the kind of dataset (fields left ``None``): molecules, COCO, few-shot.
+_DEFAULTS = {
+    "molecules": dict(setting="relational", encoder="gcn", split="scaffold", shots=256, edge_pred="dot",
+                      batch_size=128),
+    "coco": dict(setting="relational", encoder="resnet50", split="official", shots=256, edge_pred="dot",
+                 batch_size=128, image_size=224),
+    "fewshot": dict(setting="meta", encoder="resnet12", split="official", shots=5, edge_pred="cos",
+                    batch_size=4, image_size=84),
+}
 
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a run. Defaults follow the paper's appendix A."""
+    """Everything that defines a run. Defaults follow the paper's appendix A.
+
+    Fields left ``None`` take the default of the dataset's kind (molecules, ``coco`` or
+    ``fewshot``) when the config is made, so a saved config always holds resolved values.
+    """
 
     dataset: str = "tox21"
+    data_root: str | None = None  # folder of a coco / fewshot dataset
     smiles_column: str | None = None
     task_columns: list[str] | None = None
     skip_invalid: bool = False
     cache_dir: str | None = None
     max_molecules: int | None = None  # seeded random slice of the dataset, for quick runs
-    setting: str = "relational"
+    setting: str | None = None  # relational (meta for fewshot: its episodes are meta by construction)
     aux_ratio: float = 0.2  # fraction of auxiliary tasks each query example reveals (relational)
     heldout_ratio: float = 0.2  # fraction of tasks held out of training (meta)
-    shots: int = 256  # support examples labelled on the held-out tasks at test time (meta)
+    shots: int | None = None  # meta: support examples on the held-out tasks at test (256); fewshot: K per class (5)
     support_ratio: float = 0.5  # fraction of a training minibatch used as support (meta)
     layers: int = 2  # KG layers L
-    encoder: str = "gcn"
+    encoder: str | None = None  # gcn; resnet50 for coco, resnet12 for fewshot
     hidden: int = 256
     dropout: float = 0.0
-    edge_pred: str = "dot"
+    edge_pred: str | None = None  # dot; cos (Meta-Baseline's scaled cosine) for fewshot
     shared_weights: bool = False
-    split: str = "scaffold"
+    image_size: int | None = None  # 224 for coco, 84 for fewshot
+    width: int = 64  # ResNet-12 channels of its first stage (64-160-320-640 scaled)
+    pretrained: str | None = None  # local torchvision-style state_dict of the image backbone
+    ways: int = 5  # fewshot: classes per episode (N)
+    query: int = 15  # fewshot: query images per class of an episode
+    episodes: int = 200  # fewshot: training episodes per epoch
+    test_episodes: int = 800  # fewshot: validation and test episodes
+    pretrain_epochs: int = 100  # fewshot: supervised pre-training epochs on the base classes
+    pretrain_lr: float = 0.1  # fewshot: learning rate of the pre-training stage
+    split: str | None = None  # scaffold; official (train/val files, else random) for coco
     seeds: list[int] = field(default_factory=lambda: [0])
     epochs: int = 50
-    batch_size: int = 128
+    batch_size: int | None = None  # 128 examples; fewshot: 4 episodes per optimizer step
     lr: float = 1e-3
     weight_decay: float = 0.0
+    optimizer: str = "adam"  # sgd: momentum 0.9 (the few-shot recipe)
     device: str = "auto"
     out: str = "runs/default"
 
+    def __post_init__(self):
+        for name, value in _DEFAULTS[self.kind].items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+
+    @property
+    def kind(self) -> str:
+        """``'molecules'``, ``'coco'`` or ``'fewshot'``."""
+        return self.dataset if self.dataset in IMAGE_DATASETS else "molecules"
+
     def validate(self) -> TrainConfig:
         """Raise :class:`MetaLinkError` naming the first bad option; return ``self``."""
+        images = self.kind != "molecules"
+        encoders = IMAGE_ENCODERS if images else ENCODERS
         checks = [
+            (not images or self.data_root is not None,
+             f"--dataset {self.dataset} needs --data-root, the folder that holds the data"),
+            (images or self.data_root is None, f"--data-root is for --dataset {' or '.join(IMAGE_DATASETS)} only"),
             (self.setting in SETTINGS, f"--setting {self.setting!r} is not one of {', '.join(SETTINGS)}"),
-            (self.encoder in ENCODERS, f"--encoder {self.encoder!r} is not one of {', '.join(ENCODERS)}"),
+            (self.kind != "fewshot" or self.setting == "meta",
+             f"--dataset fewshot runs N-way K-shot episodes (the meta setting), not --setting {self.setting}"),
+            (self.encoder in encoders,
+             f"--encoder {self.encoder!r} does not read {self.kind}; choose one of {', '.join(encoders)}"),
+            (self.split in SPLIT_KINDS, f"--split {self.split!r} is not one of {', '.join(SPLIT_KINDS)}"),
+            (not images or self.split != "scaffold",
+             "--split scaffold groups molecules by scaffold; images use --split official or random"),
+            (images or self.split != "official", "--split official is for coco's train/val annotation files"),
+            (self.pretrained is None or images, "--pretrained loads an image backbone; it is for coco and fewshot"),
+            (self.image_size is None or self.image_size >= 16, f"--image-size {self.image_size} must be >= 16"),
+            (self.width >= 1, f"--width {self.width} must be positive"),
+            (self.ways >= 2, f"--ways {self.ways} must be at least 2"),
+            (self.query >= 1, f"--query {self.query} must be at least 1"),
+            (self.episodes >= 1 and self.test_episodes >= 1,
+             f"--episodes {self.episodes} and --test-episodes {self.test_episodes} must be positive"),
+            (self.pretrain_epochs >= 0, f"--pretrain-epochs {self.pretrain_epochs} must be >= 0"),
+            (self.pretrain_lr > 0, f"--pretrain-lr {self.pretrain_lr} must be positive"),
+            (self.optimizer in OPTIMIZERS, f"--optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}"),
             (self.edge_pred in EDGE_PREDICTORS,
              f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
             (0.0 <= self.aux_ratio < 1.0, f"--aux-ratio {self.aux_ratio} must be in [0, 1)"),
@@ -52,12 +116,13 @@ class TrainConfig:
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),
-            (self.layers >= 1 or not SETTINGS[self.setting].meta,
+            (self.layers >= 1 or self.kind == "fewshot" or not SETTINGS.get(self.setting, SETTINGS["standard"]).meta,
              f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head"),
             (self.hidden >= 1, f"--hidden {self.hidden} must be positive"),
             (0.0 <= self.dropout < 1.0, f"--dropout {self.dropout} must be in [0, 1)"),
             (self.epochs >= 1, f"--epochs {self.epochs} must be at least 1"),
-            (self.batch_size >= 2, f"--batch-size {self.batch_size} must be at least 2"),
+            (self.batch_size >= (1 if self.kind == "fewshot" else 2),
+             f"--batch-size {self.batch_size} must be at least 2 (1 episode for fewshot)"),
             (self.lr > 0, f"--lr {self.lr} must be positive"),
             (len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds),
              f"--seeds {self.seeds} must be distinct"),

@@ -53,7 +53,7 @@ class EvalDraw:
             labelled = train[(~torch.isnan(Y[train][:, heldout])).any(dim=1)]
             if len(labelled) < shots:
                 raise MetaLinkError(
-                    f"{source}: only {len(labelled)} training molecules are labelled on the "
+                    f"{source}: only {len(labelled)} training examples are labelled on the "
                     f"{int(heldout.sum())} held-out tasks; --shots {shots} needs {shots} (lower --shots)"
                 )
             support = labelled[torch.randperm(len(labelled), generator=generator)[:shots]].sort().values

@@ -1,4 +1,4 @@
-"""Scoring: masks -> knowledge graph -> logits of the queried pairs; ROC-AUC over a split."""
+"""Scoring: masks -> knowledge graph -> logits of the queried pairs; ROC-AUC or mAP over a split."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import numpy as np
 import torch
 
 from .graph import build_knowledge_graph
-from .metrics import roc_auc_by_task
+from .metrics import METRICS
 from .settings import Masks, Setting, make_masks
 
 
-def forward_masks(model, z: torch.Tensor, Y: torch.Tensor,
-                  masks: Masks) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def forward_masks(model, z: torch.Tensor, Y: torch.Tensor, masks: Masks,
+                  task_feats: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run the KG part of ``model`` on one block.
 
     Parameters
@@ -21,6 +21,8 @@ def forward_masks(model, z: torch.Tensor, Y: torch.Tensor,
     Y : Tensor, (B, T)
         Labels of the block (CPU), NaN where unknown.
     masks : Masks
+    task_feats : Tensor, (T, D), optional
+        Initial task node features instead of the model's heads (few-shot prototypes).
 
     Returns
     -------
@@ -33,12 +35,12 @@ def forward_masks(model, z: torch.Tensor, Y: torch.Tensor,
     kg = build_knowledge_graph(masks.revealed.to(device), Y.to(device))
     T = Y.shape[1]
     task_ids = torch.where(masks.new_tasks, torch.full((T,), -1), torch.arange(T)).to(device)
-    logits = model.predict(z, kg, task_ids, rows.to(device), tasks.to(device))
+    logits = model.predict(z, kg, task_ids, rows.to(device), tasks.to(device), task_feats)
     return logits, rows, tasks
 
 
 @torch.no_grad()
-def score_rows(model, graphs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Tensor, setting: Setting,
+def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Tensor, setting: Setting,
                targets: torch.Tensor, support: torch.Tensor, *, batch_size: int, device: torch.device) -> dict:
     """Predict every queried pair of ``rows`` (in eval mode) under the fixed draw.
 
@@ -47,7 +49,8 @@ def score_rows(model, graphs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
 
     Parameters
     ----------
-    graphs : MoleculeGraphs
+    inputs : MoleculeGraphs or ImageBank
+        Encoder inputs of the dataset's rows (``inputs.batch(idx)``).
     Y : Tensor, (N, T)
     rows : LongTensor, (R,)
         Dataset rows to score.
@@ -62,12 +65,12 @@ def score_rows(model, graphs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     """
     model.eval()
     T, S = Y.shape[1], len(support)
-    z_support = model.embed(graphs.batch(support).to(device)) if S else None
+    z_support = model.embed(inputs.batch(support).to(device)) if S else None
     out: dict[str, list] = {"row": [], "task": [], "y_true": [], "prob": []}
     for start in range(0, len(rows), batch_size):
         query = rows[start:start + batch_size]
         block = torch.cat([support, query])
-        z = model.embed(graphs.batch(query).to(device))
+        z = model.embed(inputs.batch(query).to(device))
         if z_support is not None:
             z = torch.cat([z_support, z])
         Yb = Y[block]
@@ -84,13 +87,15 @@ def score_rows(model, graphs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
 
-def evaluate(model, graphs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: Setting, draw_heldout: torch.Tensor,
-             support: torch.Tensor, task_names: list[str], *, batch_size: int, device: torch.device) -> dict:
-    """ROC-AUC of ``model`` on ``rows`` under the fixed draw (see :func:`metalink_dgl.metrics.roc_auc_by_task`).
+def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: Setting, draw_heldout: torch.Tensor,
+             support: torch.Tensor, task_names: list[str], *, batch_size: int, device: torch.device,
+             metric: str = "roc_auc") -> dict:
+    """``metric`` (a key of :data:`metalink_dgl.metrics.METRICS`: per-task ROC-AUC or average
+    precision, averaged over tasks) of ``model`` on ``rows`` under the fixed draw.
 
     The target tasks are the held-out ones in the meta settings and all tasks otherwise.
     """
     targets = draw_heldout if setting.meta else torch.ones_like(draw_heldout)
-    scored = score_rows(model, graphs, Y, torch.as_tensor(np.asarray(rows), dtype=torch.long), aux, setting,
+    scored = score_rows(model, inputs, Y, torch.as_tensor(np.asarray(rows), dtype=torch.long), aux, setting,
                         targets, support, batch_size=batch_size, device=device)
-    return roc_auc_by_task(scored["y_true"], scored["prob"], scored["task"].astype(np.int64), task_names)
+    return METRICS[metric](scored["y_true"], scored["prob"], scored["task"].astype(np.int64), task_names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -10,27 +11,40 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
-from .data import MoleculeDataset, MoleculeGraphs, featurize, load_dataset
+from .data import ImageBank, ImageDataset, MoleculeDataset, MoleculeGraphs, featurize, load_coco, load_dataset
 from .device import resolve_device
 from .draw import EvalDraw
 from .errors import MetaLinkError
 from .evaluation import evaluate
-from .nn import MetaLink, build_encoder
+from .nn import MetaLink, build_encoder, build_image_encoder, load_backbone
 from .nn.encoders import ENCODERS
 from .settings import get_setting
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Prepared:
-    """A dataset with its featurized graphs and label tensor ``Y`` (N, T), NaN = unknown."""
+    """A multi-task dataset with its encoder inputs and label tensor ``Y`` (N, T), NaN = unknown.
 
-    dataset: MoleculeDataset
-    graphs: MoleculeGraphs
+    ``inputs`` is the input bank of the rows: featurized molecule graphs or an image bank,
+    both giving the encoder input of a minibatch as ``inputs.batch(idx, train)``. ``metric``
+    is the dataset's metric (a key of :data:`metalink_dgl.metrics.METRICS`).
+    """
+
+    dataset: MoleculeDataset | ImageDataset
+    inputs: MoleculeGraphs | ImageBank
     Y: torch.Tensor
+    metric: str = "roc_auc"
 
 
 def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | None = None) -> Prepared:
-    """Load, optionally slice, and featurize the dataset of ``config`` (featurizer chosen by the encoder)."""
+    """Load the dataset of ``config``: molecules (optionally sliced, featurized for the encoder) or COCO images."""
+    if config.kind == "coco":
+        coco = load_coco(config.data_root)
+        return Prepared(coco, ImageBank(coco.paths, config.image_size), torch.from_numpy(coco.Y), "map")
+    if config.kind != "molecules":
+        raise MetaLinkError(f"--dataset {config.dataset} is not a multi-task dataset; train it with train()")
     dataset = load_dataset(config.dataset, smiles_column=config.smiles_column,
                            task_columns=config.task_columns, skip_invalid=config.skip_invalid)
     if config.max_molecules is not None and config.max_molecules < len(dataset):
@@ -41,9 +55,21 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)))
 
 
-def build_model(config: TrainConfig, n_tasks: int) -> MetaLink:
-    """The MetaLink model that ``config`` describes, for ``n_tasks`` task heads."""
-    encoder = build_encoder(config.encoder, config.hidden, config.dropout)
+def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False) -> MetaLink:
+    """The MetaLink model that ``config`` describes, for ``n_tasks`` task heads.
+
+    With ``pretrained``, an image backbone starts from ``config.pretrained`` (a local file;
+    without one it is randomly initialised, and the log says so).
+    """
+    if config.kind == "molecules":
+        encoder = build_encoder(config.encoder, config.hidden, config.dropout)
+    else:
+        encoder = build_image_encoder(config.encoder, config.hidden, config.dropout, config.width)
+        if pretrained and config.pretrained:
+            load_backbone(encoder.backbone, config.pretrained)
+            log.info("%s backbone initialised from %s", config.encoder, config.pretrained)
+        elif pretrained:
+            log.info("%s backbone randomly initialised (no --pretrained weights file given)", config.encoder)
     return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
                     edge_pred=config.edge_pred, shared_weights=config.shared_weights)
 
@@ -66,16 +92,17 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
 
 def evaluate_checkpoint(path: str | os.PathLike, *, cache_dir: str | None = None, device: str = "auto",
                         progress: bool = False) -> dict:
-    """Test ROC-AUC of a checkpoint on the split and draw saved in it."""
+    """Test metric (ROC-AUC, or mAP for COCO) of a checkpoint on the split and draw saved in it."""
     dev = resolve_device(device)
     model, config, ckpt = load_model(path, dev)
     data = prepare_data(config, progress=progress, cache_dir=cache_dir)
     if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
         raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
-                            "(different tasks or molecules)")
+                            "(different tasks or examples)")
     draw = EvalDraw.from_state(ckpt["draw"])
-    return evaluate(model, data.graphs, data.Y, ckpt["split"]["test"], draw.aux["test"], get_setting(config.setting),
-                    draw.heldout, draw.support, data.dataset.task_names, batch_size=config.batch_size, device=dev)
+    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"],
+                    get_setting(config.setting), draw.heldout, draw.support, data.dataset.task_names,
+                    batch_size=config.batch_size, device=dev, metric=data.metric)
 
 
 def _n_rows(split: dict) -> int:

@@ -9,17 +9,21 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .metrics import LABELS  # noqa: E402
 
-def plot_history(history: list[dict], path: str | os.PathLike, title: str = "") -> None:
-    """Training loss and validation ROC-AUC per epoch (``history.json`` rows) as a PNG at ``path``."""
+
+def plot_history(history: list[dict], path: str | os.PathLike, title: str = "", metric: str = "roc_auc",
+                 loss: str = "BCE (queried pairs)") -> None:
+    """Training loss and the validation ``metric`` per epoch (``history.json`` rows) as a PNG at ``path``."""
+    key = f"val_{metric}"
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(9, 3.2))
     ax_loss.plot(epochs, [h["loss"] for h in history], color="tab:blue")
-    ax_loss.set(xlabel="epoch", ylabel="train BCE (queried pairs)")
-    ax_auc.plot(epochs, [h["val_roc_auc"] for h in history], color="tab:orange")
-    best = max(range(len(history)), key=lambda i: history[i]["val_roc_auc"])
+    ax_loss.set(xlabel="epoch", ylabel=f"train {loss}")
+    ax_auc.plot(epochs, [h[key] for h in history], color="tab:orange")
+    best = max(range(len(history)), key=lambda i: history[i][key])
     ax_auc.axvline(epochs[best], color="grey", linestyle="--", linewidth=1, label=f"best epoch {epochs[best]}")
-    ax_auc.set(xlabel="epoch", ylabel="validation ROC-AUC")
+    ax_auc.set(xlabel="epoch", ylabel=f"validation {LABELS[metric]}")
     ax_auc.legend(loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()

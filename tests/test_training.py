@@ -73,7 +73,7 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting):
     rows = ckpt["split"]["test"]
 
     def run(Y):
-        return score_rows(model, data.graphs, Y, rows, draw.aux["test"], s, targets, draw.support,
+        return score_rows(model, data.inputs, Y, rows, draw.aux["test"], s, targets, draw.support,
                           batch_size=32, device=torch.device("cpu"))
 
     base = run(data.Y)

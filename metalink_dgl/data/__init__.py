@@ -1,4 +1,5 @@
-"""Data: molecule datasets (SMILES + label matrix ``Y`` with NaN), featurized graph banks, seeded splits.
+"""Data: molecule datasets (SMILES + label matrix ``Y`` with NaN), featurized graph banks, seeded splits;
+image datasets (MS-COCO multi-label, few-shot class folders) and the image bank that loads them.
 
 >>> from metalink_dgl.data import load_dataset, featurize, make_split
 >>> ds = load_dataset("sider")                         # 1427 molecules x 27 tasks
@@ -8,16 +9,22 @@
 >>> split = make_split(ds.smiles, "scaffold", seed=0)  # balanced Bemis-Murcko scaffold split
 """
 
+from .coco import load_coco
 from .datasets import BUNDLED, MoleculeDataset, load_dataset
 from .describe import describe, format_description
 from .featurize import FEATURIZERS, FeaturizerSpec, MoleculeGraphs, default_cache_dir, featurize
-from .splits import SPLITTERS, Split, bemis_murcko_scaffold, make_split
+from .fewshot import FewShotData, load_fewshot
+from .images import ImageBank, ImageDataset
+from .splits import SPLITTERS, Split, bemis_murcko_scaffold, make_split, official_split
 
 __all__ = [
     "BUNDLED",
     "FEATURIZERS",
     "SPLITTERS",
     "FeaturizerSpec",
+    "FewShotData",
+    "ImageBank",
+    "ImageDataset",
     "MoleculeDataset",
     "MoleculeGraphs",
     "Split",
@@ -26,6 +33,9 @@ __all__ = [
     "describe",
     "featurize",
     "format_description",
+    "load_coco",
     "load_dataset",
+    "load_fewshot",
     "make_split",
+    "official_split",
 ]

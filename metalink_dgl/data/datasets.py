@@ -130,6 +130,12 @@ class MoleculeDataset:
         return MoleculeDataset(self.name, self.source, list(self.smiles), self.Y[:, cols], list(names),
                                self.lines.copy(), self.n_invalid)
 
+    def make_split(self, kind: str, seed: int):
+        """The seeded ``kind`` split (see :func:`metalink_dgl.data.splits.make_split`) of these molecules."""
+        from .splits import make_split  # splits imports this module
+
+        return make_split(self.smiles, kind, seed, dataset=self.name)
+
 
 def load_dataset(name_or_path: str, smiles_column: str | None = None, task_columns: Sequence[str] | None = None,
                  skip_invalid: bool = False) -> MoleculeDataset:

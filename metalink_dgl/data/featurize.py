@@ -212,7 +212,7 @@ class MoleculeGraphs:
         """(N,) int64 edges per molecule."""
         return self.edge_offsets[1:] - self.edge_offsets[:-1]
 
-    def batch(self, idx: Sequence[int] | np.ndarray | torch.Tensor) -> dgl.DGLGraph:
+    def batch(self, idx: Sequence[int] | np.ndarray | torch.Tensor, train: bool = False) -> dgl.DGLGraph:
         """One batched graph of the molecules ``idx``, in that order (repeats allowed).
 
         Built with vectorised gathers (no per-molecule loop, no :func:`dgl.batch`); batch
@@ -222,6 +222,9 @@ class MoleculeGraphs:
         ----------
         idx : 1-D int array, list or Tensor
             B molecule indices.
+        train : bool
+            Unused: molecule graphs have no augmentation (the input-bank protocol it shares
+            with :class:`~metalink_dgl.data.images.ImageBank`).
 
         Returns
         -------

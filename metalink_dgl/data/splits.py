@@ -220,3 +220,30 @@ def make_split(smiles: Sequence[str], kind: str = "scaffold", seed: int = 0,
         raise MetaLinkError(f"unknown split {kind!r}; choose one of {', '.join(SPLITTERS)}")
     train, val, test = SPLITTERS[kind](list(smiles), int(seed), tuple(frac))
     return Split(kind, int(seed), train, val, test, tuple(float(f) for f in frac), dataset)
+
+
+def official_split(test_rows: np.ndarray, seed: int, val_frac: float = 0.1, *, dataset: str | None = None) -> Split:
+    """A dataset's own train/test division (MS-COCO's train and val files), with a seeded validation fold.
+
+    Parameters
+    ----------
+    test_rows : ndarray of bool, (N,)
+        True for the rows of the official test (validation) file.
+    seed : int
+        Seed of the validation draw: a random ``val_frac`` of the official training rows.
+    val_frac : float
+        Fraction of the official training rows held out for model selection.
+    dataset : str, optional
+
+    Returns
+    -------
+    Split
+        Kind ``'official'``; ``frac`` records the resulting fractions.
+    """
+    test_rows = np.asarray(test_rows, dtype=bool)
+    train_all = np.flatnonzero(~test_rows).astype(np.int64)
+    n_val = int(round(val_frac * len(train_all)))
+    perm = np.random.default_rng(seed).permutation(train_all)
+    train, val, test = np.sort(perm[n_val:]), np.sort(perm[:n_val]), np.flatnonzero(test_rows).astype(np.int64)
+    n = max(len(test_rows), 1)
+    return Split("official", int(seed), train, val, test, (len(train) / n, len(val) / n, len(test) / n), dataset)

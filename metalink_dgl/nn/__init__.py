@@ -1,8 +1,10 @@
-"""Public neural-network API: the MetaLink layer, its relation module, the model and the edge predictor."""
+"""Public neural-network API: the MetaLink layer, its relation module, the model, the edge predictor
+and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for images)."""
 
 from .conv import LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .model import EDGE_PREDICTORS, EdgePredictor, MetaLink
+from .vision import IMAGE_ENCODERS, ImageEncoder, ResNet12, build_image_encoder, load_backbone
 
 __all__ = [
     "LabelSAGEConv",
@@ -13,4 +15,9 @@ __all__ = [
     "MoleculeEncoder",
     "ENCODERS",
     "build_encoder",
+    "IMAGE_ENCODERS",
+    "ImageEncoder",
+    "ResNet12",
+    "build_image_encoder",
+    "load_backbone",
 ]

@@ -10,7 +10,7 @@ from torch import nn
 from ..graph import DATA, TASK
 from .conv import MetaLinkConv
 
-EDGE_PREDICTORS = ("dot", "mlp")
+EDGE_PREDICTORS = ("dot", "mlp", "cos")
 
 
 class EdgePredictor(nn.Module):
@@ -18,11 +18,13 @@ class EdgePredictor(nn.Module):
 
     ``dot``: :math:`\langle h_i, h_j \rangle` (with no KG layer, exactly a multi-head
     linear classifier ``w_j . z_i``); ``mlp``: the paper's
-    :math:`\mathrm{MLP}([h_i \| h_j])` with one hidden layer of ``in_feats`` units.
+    :math:`\mathrm{MLP}([h_i \| h_j])` with one hidden layer of ``in_feats`` units;
+    ``cos``: :math:`\tau \cos(h_i, h_j)` with a learned temperature :math:`\tau`
+    (initially 10), Meta-Baseline's prototype classifier.
 
     Parameters
     ----------
-    mode : {"dot", "mlp"}
+    mode : {"dot", "mlp", "cos"}
     in_feats : int
         Embedding size ``D`` of both node types.
     """
@@ -37,6 +39,7 @@ class EdgePredictor(nn.Module):
             if mode == "mlp"
             else None
         )
+        self.temperature = nn.Parameter(torch.tensor(10.0)) if mode == "cos" else None
 
     def forward(self, h_data: torch.Tensor, h_task: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
         """
@@ -51,11 +54,13 @@ class EdgePredictor(nn.Module):
         -------
         Tensor, (Q,) logits
         """
-        if self.mlp is None:
-            # The dense (B, T) product, then a gather: a pair's score does not depend on which
-            # other pairs are queried (a per-pair reduction can differ in the last bit).
-            return (h_data @ h_task.T)[src, dst]
-        return self.mlp(torch.cat([h_data[src], h_task[dst]], dim=-1)).squeeze(-1)
+        if self.mlp is not None:
+            return self.mlp(torch.cat([h_data[src], h_task[dst]], dim=-1)).squeeze(-1)
+        if self.temperature is not None:
+            return self.temperature * (F.normalize(h_data, dim=-1) @ F.normalize(h_task, dim=-1).T)[src, dst]
+        # The dense (B, T) product, then a gather: a pair's score does not depend on which
+        # other pairs are queried (a per-pair reduction can differ in the last bit).
+        return (h_data @ h_task.T)[src, dst]
 
 
 class MetaLink(nn.Module):
@@ -74,12 +79,12 @@ class MetaLink(nn.Module):
     encoder : nn.Module
         Batched molecule (or image) input -> (B, D); must expose ``out_feats == hidden``.
     n_tasks : int
-        Number of tasks with a learned head ``T``.
+        Number of tasks with a learned head ``T`` (0: every task is new, e.g. few-shot classes).
     hidden : int
         Embedding size ``D`` of data and task nodes.
     layers : int
         Number of KG layers ``L`` (0 allowed).
-    edge_pred : {"dot", "mlp"}
+    edge_pred : {"dot", "mlp", "cos"}
     shared_weights : bool
         Share message weights between the two directions (Table 5 ablation).
     """
@@ -109,8 +114,14 @@ class MetaLink(nn.Module):
     def task_features(self, task_ids: torch.Tensor) -> torch.Tensor:
         """Initial task node features, (T_b, D): ``w_j`` for ``task_ids >= 0``, ones for -1."""
         known = task_ids >= 0
-        w = self.task_weight[task_ids.clamp(min=0)]
+        w = self._heads(self.task_weight, task_ids)
         return torch.where(known[:, None], w, torch.ones_like(w))
+
+    def _heads(self, param: torch.Tensor, task_ids: torch.Tensor) -> torch.Tensor:
+        """Rows ``task_ids`` of a per-task parameter, zeros for -1 (a model with no heads has only new tasks)."""
+        if self.n_tasks == 0:
+            return param.new_zeros(len(task_ids), *param.shape[1:])
+        return param[task_ids.clamp(min=0)]
 
     def forward(self, inputs, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
                 dst: torch.Tensor) -> torch.Tensor:
@@ -135,12 +146,16 @@ class MetaLink(nn.Module):
         return self.predict(self.embed(inputs), kg, task_ids, src, dst)
 
     def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
-                dst: torch.Tensor) -> torch.Tensor:
-        """As :meth:`forward`, from precomputed data embeddings ``z`` (B, D)."""
-        h = {DATA: z, TASK: self.task_features(task_ids)}
+                dst: torch.Tensor, task_feats: torch.Tensor | None = None) -> torch.Tensor:
+        """As :meth:`forward`, from precomputed data embeddings ``z`` (B, D).
+
+        ``task_feats`` (T_b, D), if given, replaces :meth:`task_features` as the initial task
+        node features (few-shot episodes start class nodes from their support prototypes).
+        """
+        h = {DATA: z, TASK: self.task_features(task_ids) if task_feats is None else task_feats}
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
         for conv, predictor in zip(self.convs, self.predictors[1:]):
             h = conv(kg, h)
             logits = logits + predictor(h[DATA], h[TASK], src, dst)
-        bias = torch.where(task_ids >= 0, self.task_bias[task_ids.clamp(min=0)], 0.0)
+        bias = torch.where(task_ids >= 0, self._heads(self.task_bias, task_ids), 0.0)
         return logits + bias[dst]

@@ -1,0 +1,114 @@
+"""The epoch loop shared by multi-task training (``training.py``) and few-shot training (``fewshot.py``).
+
+:func:`fit` runs epochs of a caller's ``run_epoch`` and ``validate`` and owns what every run
+writes per epoch: ``history.json``, ``best.pt`` (best validation score) and ``last.pt``
+(model, optimizer, scheduler and RNG states, so that ``--resume`` continues exactly).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .errors import MetaLinkError
+from .io import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+
+def make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    """``--optimizer``: Adam, or SGD with momentum 0.9 (the few-shot recipe), with ``--weight-decay``."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=config.weight_decay)
+
+
+def check_run_dir(run_dir: Path, resume: bool) -> bool:
+    """True if ``run_dir`` holds a finished run to skip (``--resume``); error if it holds one not to resume."""
+    if resume and (run_dir / "metrics.json").exists():
+        log.info("finished run found in %s; skipping", run_dir)
+        return True
+    if not resume and any(run_dir.glob("*")):
+        raise MetaLinkError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    return False
+
+
+def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler, generator: torch.Generator,
+        run_dir: Path, *, epochs: int, run_epoch: Callable[[], float], validate: Callable[[], float], metric: str,
+        common: dict, resume: bool, progress: bool, desc: str) -> tuple[list[dict], dict]:
+    """Train for ``epochs`` epochs (continuing ``last.pt`` with ``resume``), keeping the best validation model.
+
+    Parameters
+    ----------
+    run_epoch : callable
+        One training epoch; returns its mean loss.
+    validate : callable
+        The validation score (higher is better; NaN never counts as best).
+    metric : str
+        Name of the score: history rows hold ``val_<metric>``.
+    common : dict
+        Saved in both checkpoints (config, task names, split, ...).
+
+    Returns
+    -------
+    history : list of dict
+        One row per epoch: ``epoch``, ``loss``, ``val_<metric>``, ``lr``, ``seconds``.
+    best : dict
+        ``epoch`` and ``val_<metric>`` of the best epoch (its weights are ``best.pt``).
+    """
+    key = f"val_{metric}"
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+    history: list[dict] = []
+    best = {"epoch": -1, key: -math.inf}
+    if resume and last_path.exists():
+        state = load_checkpoint(last_path)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        history, best = json.loads(state["history"]), json.loads(state["best"])
+        log.info("%s: resuming after epoch %d", desc, len(history))
+    bar = tqdm(range(len(history), epochs), desc=desc, disable=not progress, initial=len(history), total=epochs)
+    for epoch in bar:
+        start = time.perf_counter()
+        loss = run_epoch()
+        scheduler.step()
+        value = validate()
+        history.append({"epoch": epoch, "loss": loss, key: value, "lr": scheduler.get_last_lr()[0],
+                        "seconds": time.perf_counter() - start})
+        if (value if not math.isnan(value) else -math.inf) > best[key]:
+            best = {"epoch": epoch, key: value}
+            save_checkpoint(best_path, state_dict=model.state_dict(), epoch=epoch, **common)
+        save_checkpoint(last_path, state_dict=model.state_dict(), optimizer=optimizer.state_dict(),
+                        scheduler=scheduler.state_dict(), generator=generator.get_state(),
+                        torch_rng=torch.get_rng_state(), history=json.dumps(history), best=json.dumps(best), **common)
+        atomic_write_json(run_dir / "history.json", history)
+        bar.set_postfix(loss=f"{loss:.4f}", val=f"{value:.4f}", best=best["epoch"])
+    return history, best
+
+
+def summarize(per_seed: list[dict], metric: str) -> dict:
+    """Mean and (sample) std of the validation and test ``metric`` over seeds."""
+    def stats(key: str) -> dict:
+        values = [m[key] for m in per_seed]
+        return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                "values": values}
+
+    return {"seeds": [m["seed"] for m in per_seed], "metric": metric, f"test_{metric}": stats(f"test_{metric}"),
+            f"val_{metric}": stats(f"val_{metric}"), "best_epochs": [m["best_epoch"] for m in per_seed]}
+
+
+def seconds_per_epoch(history: list[dict]) -> float:
+    """Mean wall time of the epochs in ``history``."""
+    return float(np.mean([h["seconds"] for h in history]))
