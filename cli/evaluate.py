@@ -7,6 +7,7 @@ import json
 import click
 
 from metalink_dgl.device import DEVICES
+from metalink_dgl.metrics import LABELS
 
 
 @click.command("evaluate")
@@ -15,12 +16,17 @@ from metalink_dgl.device import DEVICES
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the full metrics as JSON.")
 def command(checkpoint, cache_dir, device, as_json):
-    """Test ROC-AUC of a checkpoint on the split and revealed/queried draw it was trained with."""
+    """Test metric of a checkpoint (ROC-AUC, mAP for coco) on the split and revealed/queried draw it was
+    trained with; for fewshot, accuracy on its test episodes."""
     from metalink_dgl.pipeline import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(checkpoint, cache_dir=cache_dir, device=device)
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
+    elif metrics["metric"] == "accuracy":
+        click.echo(f"test accuracy {100 * metrics['accuracy']:.2f} ± {100 * metrics['ci95']:.2f} (95% CI) over "
+                   f"{metrics['n_episodes']} episodes")
     else:
-        click.echo(f"test ROC-AUC {100 * metrics['roc_auc']:.2f} over {metrics['n_tasks_scored']} tasks "
-                   f"({metrics['n_tasks_skipped']} skipped: one class only), {metrics['n_pairs']} pairs")
+        click.echo(f"test {LABELS[metrics['metric']]} {100 * metrics[metrics['metric']]:.2f} over "
+                   f"{metrics['n_tasks_scored']} tasks ({metrics['n_tasks_skipped']} skipped: one class only), "
+                   f"{metrics['n_pairs']} pairs")

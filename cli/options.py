@@ -13,7 +13,8 @@ def dataset_options(func: Callable) -> Callable:
         click.option(
             "--dataset",
             required=True,
-            help="Bundled dataset name (tox21, sider, toxcast) or a path to a CSV of SMILES + task columns.",
+            help="Bundled dataset name (tox21, sider, toxcast), a path to a CSV of SMILES + task columns, "
+            "or coco / fewshot (images under --data-root).",
         ),
         click.option("--smiles-column", default=None, help="SMILES column of a user CSV [default: smiles, any case]."),
         click.option(

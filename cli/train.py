@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from metalink_dgl.config import TrainConfig
-from metalink_dgl.data import SPLITTERS
+from metalink_dgl.config import OPTIMIZERS, SPLIT_KINDS, TrainConfig
 from metalink_dgl.device import DEVICES
-from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS
+from metalink_dgl.metrics import LABELS
+from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS
 from metalink_dgl.settings import SETTINGS
 
 from .options import dataset_options, split_task_columns
@@ -23,29 +23,56 @@ def _fmt(stats: dict) -> str:
 
 @click.command("train")
 @dataset_options
-@click.option("--setting", type=click.Choice(list(SETTINGS)), default=D.setting, show_default=True)
+@click.option("--data-root", type=click.Path(), default=None,
+              help="Folder of --dataset coco (annotations/instances_*.json + image folders) or fewshot "
+              "(train|val|test/<class>/<images>).")
+@click.option("--setting", type=click.Choice(list(SETTINGS)), default=None,
+              help="[default: relational; fewshot episodes are meta]")
 @click.option("--aux-ratio", type=float, default=D.aux_ratio, show_default=True,
               help="Fraction of auxiliary tasks each query example reveals (relational settings);"
               " also fixes which pairs are scored.")
 @click.option("--heldout-ratio", type=float, default=D.heldout_ratio, show_default=True,
               help="Fraction of tasks held out of training (meta settings).")
-@click.option("--shots", type=int, default=D.shots, show_default=True,
-              help="Support examples labelled on the held-out tasks at test time (meta settings).")
+@click.option("--shots", type=int, default=None,
+              help="Support examples labelled on the held-out tasks at test time (meta settings) [default: 256];"
+              " fewshot: support images per class, K [default: 5].")
 @click.option("--support-ratio", type=float, default=D.support_ratio, show_default=True,
               help="Fraction of a training minibatch used as support in meta episodes.")
 @click.option("--layers", type=int, default=D.layers, show_default=True,
-              help="Knowledge-graph layers (0 = plain multi-head model).")
-@click.option("--encoder", type=click.Choice(list(ENCODERS)), default=D.encoder, show_default=True)
+              help="Knowledge-graph layers (0 = plain multi-head model; fewshot: Meta-Baseline).")
+@click.option("--encoder", type=click.Choice([*ENCODERS, *IMAGE_ENCODERS]), default=None,
+              help="[default: gcn; resnet50 for coco, resnet12 for fewshot]")
 @click.option("--hidden", type=int, default=D.hidden, show_default=True)
 @click.option("--dropout", type=float, default=D.dropout, show_default=True)
-@click.option("--edge-pred", type=click.Choice(list(EDGE_PREDICTORS)), default=D.edge_pred, show_default=True)
+@click.option("--edge-pred", type=click.Choice(list(EDGE_PREDICTORS)), default=None,
+              help="[default: dot; cos for fewshot]")
 @click.option("--shared-weights", is_flag=True, help="Share KG message weights between both directions.")
-@click.option("--split", "split_kind", type=click.Choice(list(SPLITTERS)), default=D.split, show_default=True)
+@click.option("--image-size", type=int, default=None, help="Side of the image crops [default: 224; 84 for fewshot].")
+@click.option("--width", type=int, default=D.width, show_default=True,
+              help="ResNet-12 channels of its first stage (64-160-320-640 at 64).")
+@click.option("--pretrained", type=click.Path(dir_okay=False), default=None,
+              help="Local state_dict of the image backbone (e.g. torchvision's resnet50 file); nothing is "
+              "downloaded [default: random initialisation].")
+@click.option("--ways", type=int, default=D.ways, show_default=True, help="fewshot: classes per episode (N).")
+@click.option("--query", type=int, default=D.query, show_default=True, help="fewshot: query images per class.")
+@click.option("--episodes", type=int, default=D.episodes, show_default=True,
+              help="fewshot: training episodes per epoch.")
+@click.option("--test-episodes", type=int, default=D.test_episodes, show_default=True,
+              help="fewshot: validation and test episodes.")
+@click.option("--pretrain-epochs", type=int, default=D.pretrain_epochs, show_default=True,
+              help="fewshot: supervised pre-training epochs on the base classes.")
+@click.option("--pretrain-lr", type=float, default=D.pretrain_lr, show_default=True,
+              help="fewshot: learning rate of pre-training.")
+@click.option("--split", "split_kind", type=click.Choice(SPLIT_KINDS), default=None,
+              help="[default: scaffold; coco: official (train file -> train/val, val file -> test), random "
+              "80/10/10 if there is only a train file]")
 @click.option("--seeds", type=int, multiple=True, help="Seeds to run, e.g. --seeds 0 1 2  [default: 0]")
 @click.option("--epochs", type=int, default=D.epochs, show_default=True)
-@click.option("--batch-size", type=int, default=D.batch_size, show_default=True)
+@click.option("--batch-size", type=int, default=None, help="[default: 128; fewshot: 4 episodes]")
 @click.option("--lr", type=float, default=D.lr, show_default=True)
 @click.option("--weight-decay", type=float, default=D.weight_decay, show_default=True)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=D.optimizer, show_default=True,
+              help="adam, or sgd with momentum 0.9 (the few-shot recipe).")
 @click.option("--max-molecules", type=int, default=None, help="Train on a seeded random slice of this many molecules.")
 @click.option("--device", type=click.Choice(DEVICES), default=D.device, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
@@ -53,29 +80,37 @@ def _fmt(stats: dict) -> str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out; finished seeds are skipped.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
-def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, setting, aux_ratio, heldout_ratio, shots,
-            support_ratio, layers, encoder, hidden, dropout, edge_pred, shared_weights, split_kind, seeds, epochs,
-            batch_size, lr, weight_decay, max_molecules, device, out, resume, no_progress, extra_seeds):
-    """Train MetaLink on a dataset in one of the four settings and report test ROC-AUC."""
+def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, data_root, setting, aux_ratio, heldout_ratio,
+            shots, support_ratio, layers, encoder, hidden, dropout, edge_pred, shared_weights, image_size, width,
+            pretrained, ways, query, episodes, test_episodes, pretrain_epochs, pretrain_lr, split_kind, seeds, epochs,
+            batch_size, lr, weight_decay, optimizer, max_molecules, device, out, resume, no_progress, extra_seeds):
+    """Train MetaLink on a dataset in one of the four settings (few-shot: N-way K-shot episodes) and report
+    the test metric: ROC-AUC (molecules), mAP (coco) or accuracy with its 95% interval (fewshot)."""
     from metalink_dgl.training import train
 
     if extra_seeds and not seeds:
         raise click.UsageError(f"unexpected arguments {list(extra_seeds)}; seeds go after --seeds")
     seeds = list(seeds) + list(extra_seeds) or list(D.seeds)
-    if out is None:
-        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{setting}-L{layers}")
     config = TrainConfig(
-        dataset=dataset, smiles_column=smiles_column, task_columns=split_task_columns(task_columns),
-        skip_invalid=skip_invalid, cache_dir=cache_dir, max_molecules=max_molecules, setting=setting,
-        aux_ratio=aux_ratio, heldout_ratio=heldout_ratio, shots=shots, support_ratio=support_ratio, layers=layers,
-        encoder=encoder, hidden=hidden, dropout=dropout, edge_pred=edge_pred, shared_weights=shared_weights,
-        split=split_kind, seeds=seeds, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-        device=device, out=out,
+        dataset=dataset, data_root=data_root, smiles_column=smiles_column,
+        task_columns=split_task_columns(task_columns), skip_invalid=skip_invalid, cache_dir=cache_dir,
+        max_molecules=max_molecules, setting=setting, aux_ratio=aux_ratio, heldout_ratio=heldout_ratio, shots=shots,
+        support_ratio=support_ratio, layers=layers, encoder=encoder, hidden=hidden, dropout=dropout,
+        edge_pred=edge_pred, shared_weights=shared_weights, image_size=image_size, width=width, pretrained=pretrained,
+        ways=ways, query=query, episodes=episodes, test_episodes=test_episodes, pretrain_epochs=pretrain_epochs,
+        pretrain_lr=pretrain_lr, split=split_kind, seeds=seeds, epochs=epochs, batch_size=batch_size, lr=lr,
+        weight_decay=weight_decay, optimizer=optimizer, device=device,
     )
+    if out is None:
+        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{config.setting}-L{layers}")
+    config.out = out
     summary = train(config, resume=resume, progress=not no_progress)
+    metric = summary["metric"]
+    label = LABELS[metric]
+    ci = ("   95% CI ± " + ", ".join(f"{100 * c:.1f}" for c in summary["test_ci95"])) if "test_ci95" in summary else ""
     click.echo(
-        f"{summary['dataset']} | {setting} | {encoder} L={layers} | seeds {summary['seeds']}\n"
-        f"  validation ROC-AUC {_fmt(summary['val_roc_auc'])}\n"
-        f"  test ROC-AUC       {_fmt(summary['test_roc_auc'])}   (best epochs {summary['best_epochs']})\n"
+        f"{summary['dataset']} | {config.setting} | {config.encoder} L={layers} | seeds {summary['seeds']}\n"
+        f"  validation {label} {_fmt(summary[f'val_{metric}'])}\n"
+        f"  test {label}       {_fmt(summary[f'test_{metric}'])}{ci}   (best epochs {summary['best_epochs']})\n"
         f"  results in {out}/summary.json"
     )

@@ -159,6 +159,12 @@ def evaluate_episodes(model: MetaLink, inputs: ImageBank, episodes: list[Episode
     return accuracy_interval(accuracies)
 
 
+def evaluate_fewshot_checkpoint(model: MetaLink, config: TrainConfig, seed: int, device: torch.device) -> dict:
+    """Test accuracy of a trained model on the test episodes of ``seed`` (those of its run)."""
+    prepared = prepare_fewshot(config)
+    return evaluate_episodes(model, prepared.inputs, fixed_episodes(prepared, "test", config, seed), device)
+
+
 def train_fewshot_seed(config: TrainConfig, seed: int, run_dir: Path, prepared: FewShotPrepared, *,
                        resume: bool = False, progress: bool = True) -> dict:
     """Pre-train, train on episodes and test one seed into ``run_dir``; returns its ``metrics.json``.

@@ -77,8 +77,9 @@ def accuracy_interval(accuracies: np.ndarray) -> dict:
     Returns
     -------
     dict
-        ``accuracy`` (mean), ``ci95`` (half-width) and ``n_episodes``.
+        ``metric`` (``'accuracy'``), ``accuracy`` (mean), ``ci95`` (half-width) and ``n_episodes``.
     """
     acc = np.asarray(accuracies, dtype=np.float64)
     ci = 1.96 * float(acc.std()) / math.sqrt(len(acc)) if len(acc) else math.nan
-    return {"accuracy": float(acc.mean()) if len(acc) else math.nan, "ci95": ci, "n_episodes": int(len(acc))}
+    return {"metric": "accuracy", "accuracy": float(acc.mean()) if len(acc) else math.nan, "ci95": ci,
+            "n_episodes": int(len(acc))}

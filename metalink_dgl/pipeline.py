@@ -92,9 +92,14 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
 
 def evaluate_checkpoint(path: str | os.PathLike, *, cache_dir: str | None = None, device: str = "auto",
                         progress: bool = False) -> dict:
-    """Test metric (ROC-AUC, or mAP for COCO) of a checkpoint on the split and draw saved in it."""
+    """Test metric of a checkpoint: ROC-AUC (mAP for COCO) on the split and draw saved in it, or
+    few-shot accuracy on the seed's test episodes."""
     dev = resolve_device(device)
     model, config, ckpt = load_model(path, dev)
+    if config.kind == "fewshot":
+        from .fewshot import evaluate_fewshot_checkpoint  # fewshot builds on this module
+
+        return evaluate_fewshot_checkpoint(model, config, int(ckpt["seed"]), dev)
     data = prepare_data(config, progress=progress, cache_dir=cache_dir)
     if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
         raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
