@@ -175,3 +175,36 @@ def test_cli_bad_vision_input_is_one_error_line(coco_root, fewshot_root, tmp_pat
     line = run("--dataset", "coco", "--data-root", str(coco_root), "--pretrained", str(weights),
                "--out", str(tmp_path / "z"))
     assert str(weights) in line and "do not fit" in line
+
+
+def test_fewshot_resume_after_a_kill_is_exact(fewshot_root, tmp_path, monkeypatch):
+    import metalink_dgl.fewshot as fewshot_module
+
+    small = dict(FEWSHOT, episodes=6, test_episodes=8, pretrain_epochs=2)
+
+    def config(out):
+        return TrainConfig(dataset="fewshot", data_root=str(fewshot_root), epochs=3, layers=1, out=str(out),
+                           **TINY, **small)
+
+    done = train(config(tmp_path / "whole"), progress=False)
+    calls = {"n": 0}
+    original = fewshot_module.episodic_epoch
+
+    def dies_on_second_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fewshot_module, "episodic_epoch", dies_on_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "killed"), progress=False)
+    monkeypatch.setattr(fewshot_module, "episodic_epoch", original)
+    assert (tmp_path / "killed" / "seed_0" / "pretrain.pt").exists()
+    resumed = train(config(tmp_path / "killed"), resume=True, progress=False)
+    assert resumed["test_accuracy"] == done["test_accuracy"] and resumed["test_ci95"] == done["test_ci95"]
+
+    def losses(run):
+        return [h["loss"] for h in json.loads((tmp_path / run / "seed_0" / "history.json").read_text())]
+
+    assert losses("killed") == losses("whole") and len(set(losses("whole"))) == 3
