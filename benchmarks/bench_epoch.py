@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-molecules", type=int, default=None, help="seeded slice of each dataset [full data]")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; each runs 2 epochs per model [2]")
     parser.add_argument("--warmup-batches", type=int, default=3, help="untimed batches per model first [3]")
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
     parser.add_argument("--hidden", type=int, default=TrainConfig.hidden)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")

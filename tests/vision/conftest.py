@@ -1,11 +1,12 @@
-"""Fixtures: the generated image datasets of :mod:`imagedata`, written once per session."""
+"""Fixtures: the generated image datasets of :mod:`metalink_dgl.data.synthetic`, written once per session."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from imagedata import write_coco, write_fewshot
+
+from metalink_dgl.data.synthetic import write_coco, write_fewshot
 
 
 @pytest.fixture(scope="session")

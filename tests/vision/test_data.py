@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from imagedata import SHAPES, write_coco
 
 from metalink_dgl.data import ImageBank, load_coco, load_fewshot
 from metalink_dgl.data.fewshot import sample_episode
+from metalink_dgl.data.synthetic import SHAPES, write_coco
 from metalink_dgl.errors import MetaLinkError
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from imagedata import write_coco
 
 from cli.main import cli
 from metalink_dgl.config import TrainConfig
+from metalink_dgl.data.synthetic import write_coco
 from metalink_dgl.draw import EvalDraw
 from metalink_dgl.evaluation import score_rows
 from metalink_dgl.fewshot import episode_logits, fixed_episodes, prepare_fewshot
