@@ -29,24 +29,20 @@ number is a median over rounds. The ratio MetaLink/ERM has a target of <= 1.10.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from benchrecord import add_common_arguments, finish, provenance_fields, start
 
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.data import make_split
-from metalink_dgl.device import resolve_device
 from metalink_dgl.graph import LABELS, build_knowledge_graph
-from metalink_dgl.io import atomic_write_json
 from metalink_dgl.pipeline import build_model, prepare_data
-from metalink_dgl.provenance import git_commit, machine
 from metalink_dgl.settings import get_setting, training_masks
 from metalink_dgl.training import train_epoch
 
@@ -200,16 +196,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup-batches", type=int, default=3, help="untimed batches per model first [3]")
     parser.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
     parser.add_argument("--hidden", type=int, default=TrainConfig.hidden)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--json", dest="json_path", default=None, help="write the record to this JSON file")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device, load_before = start(args)
 
-    load_before = os.getloadavg()
     results = [bench_dataset(name, args, device) for name in args.datasets]
     record = {
         "benchmark": "epoch",
@@ -219,23 +209,14 @@ def main(argv: list[str] | None = None) -> None:
                    "ERM": "--layers 0 --setting standard", "MetaLink": "--layers 2 --setting relational"},
         "stages": STAGES, "datasets": results, "target": TARGET_RATIO,
         "target_met": all(r["target_met"] for r in results),
-        "loadavg": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
-        "commit": git_commit(), "machine": machine(),
-        "command": " ".join(["python", "benchmarks/bench_epoch.py", *(argv if argv is not None else sys.argv[1:])]),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **provenance_fields("bench_epoch.py", argv, load_before),
     }
     p = record["params"]
     print(f"One training epoch, GCN encoder (hidden {p['hidden']}), batch {p['batch_size']}, device {p['device']}, "
           f"{p['threads']} torch thread(s); median of {p['rounds']} alternating rounds")
     for r in results:
         print_dataset(r)
-    m = record["machine"]
-    print(f"  machine: {m['platform']}, {m['processor']}, {m['cpu_count']} CPUs; python {m['python']}, "
-          f"torch {m['torch']}, dgl {m['dgl']}, dgllife {m['dgllife']}; load average {record['loadavg']}")
-    print(f"  commit: {record['commit']}")
-    if args.json_path:
-        atomic_write_json(Path(args.json_path), record)
-        print(f"  wrote {args.json_path}")
+    finish(record, args.json_path)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ the ratio of MetaLink's images/s to ERM's (1.0 = the knowledge graph is free).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -28,14 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from benchrecord import add_common_arguments, finish, provenance_fields, start
 
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.data.synthetic import write_coco
-from metalink_dgl.device import resolve_device
-from metalink_dgl.io import atomic_write_json
 from metalink_dgl.loop import make_optimizer
 from metalink_dgl.pipeline import build_model, prepare_data
-from metalink_dgl.provenance import git_commit, machine
 from metalink_dgl.settings import get_setting
 from metalink_dgl.training import train_epoch
 
@@ -90,15 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hidden", type=int, default=TrainConfig().hidden)
     parser.add_argument("--batch-size", type=int, default=64, help="[64]")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds, one epoch per model each [2]")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--json", dest="json_path", default=None, help="write the record to this JSON file")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    load_before = os.getloadavg()
+    device, load_before = start(args)
     with tempfile.TemporaryDirectory() as tmp:
         n_val = args.images // 6
         root = write_coco(Path(tmp) / "coco", n_train=args.images - n_val, n_val=n_val, seed=args.seed,
@@ -111,12 +102,9 @@ def main(argv: list[str] | None = None) -> None:
                    "device": str(device), "threads": torch.get_num_threads(),
                    **{key: f"--layers {kw['layers']} --setting {kw['setting']}" for key, kw in MODELS.items()}},
         **result,
-        "loadavg": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
-        "commit": git_commit(), "machine": machine(),
-        "command": " ".join(["python", "benchmarks/bench_vision.py", *(argv if argv is not None else sys.argv[1:])]),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **provenance_fields("bench_vision.py", argv, load_before),
     }
-    p, m = record["params"], record["machine"]
+    p = record["params"]
     encoder = f"{p['encoder']}" + (f" (width {p['width']})" if p["encoder"] == "resnet12" else "")
     print(f"Training throughput on generated COCO-style data: {result['train_images']} training images at "
           f"{p['image_size']} px, {result['tasks']} tasks; {encoder}, hidden {p['hidden']}, batch {p['batch_size']}, "
@@ -125,12 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {key:<8} ({p[key]}): {result['images_per_s'][key]:8.1f} images/s  "
               f"(epoch {result['epoch_s'][key]:.2f} s)")
     print(f"  ratio MetaLink/ERM images/s: {result['ratio']:.3f}")
-    print(f"  machine: {m['platform']}, {m['processor']}, {m['cpu_count']} CPUs; python {m['python']}, "
-          f"torch {m['torch']}, dgl {m['dgl']}; load average {record['loadavg']}")
-    print(f"  commit: {record['commit']}")
-    if args.json_path:
-        atomic_write_json(Path(args.json_path), record)
-        print(f"  wrote {args.json_path}")
+    finish(record, args.json_path)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def test_coco_relational_beats_the_label_prior(coco_run):
     assert metrics["test"]["n_tasks_scored"] == 6 and summary["n_images"] == 208
 
 
-def test_coco_queried_labels_never_change_a_prediction(coco_run):
+def test_coco_queried_labels_never_change_a_prediction(coco_run, leak_check):
     config, _ = coco_run
     model, _, ckpt = load_model(f"{config.out}/seed_0/best.pt")
     data = prepare_data(config, progress=False)
@@ -72,13 +72,7 @@ def test_coco_queried_labels_never_change_a_prediction(coco_run):
         return score_rows(model, data.inputs, Y, rows, draw.aux["test"], setting, torch.ones_like(draw.heldout),
                           draw.support, batch_size=16, device=torch.device("cpu"))
 
-    base = run(data.Y)
-    queried = torch.zeros_like(data.Y, dtype=torch.bool)
-    queried[torch.from_numpy(base["row"]), torch.from_numpy(base["task"])] = True
-    flipped = data.Y.clone()
-    flipped[queried] = 1 - flipped[queried]
-    again = run(flipped)
-    assert np.array_equal(base["row"], again["row"]) and np.array_equal(base["prob"], again["prob"])
+    base = leak_check(run, data.Y)
     revealed = data.Y.clone()
     test_rows = torch.as_tensor(rows)
     block = revealed[test_rows]
@@ -177,7 +171,7 @@ def test_cli_bad_vision_input_is_one_error_line(coco_root, fewshot_root, tmp_pat
     assert str(weights) in line and "do not fit" in line
 
 
-def test_fewshot_resume_after_a_kill_is_exact(fewshot_root, tmp_path, monkeypatch):
+def test_fewshot_resume_after_a_kill_is_exact(fewshot_root, tmp_path, kill_on_call):
     import metalink_dgl.fewshot as fewshot_module
 
     small = dict(FEWSHOT, episodes=6, test_episodes=8, pretrain_epochs=2)
@@ -187,19 +181,10 @@ def test_fewshot_resume_after_a_kill_is_exact(fewshot_root, tmp_path, monkeypatc
                            **TINY, **small)
 
     done = train(config(tmp_path / "whole"), progress=False)
-    calls = {"n": 0}
-    original = fewshot_module.episodic_epoch
-
-    def dies_on_second_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(fewshot_module, "episodic_epoch", dies_on_second_epoch)
+    restore = kill_on_call(fewshot_module, "episodic_epoch", 2)  # killed in the second episodic epoch
     with pytest.raises(KeyboardInterrupt):
         train(config(tmp_path / "killed"), progress=False)
-    monkeypatch.setattr(fewshot_module, "episodic_epoch", original)
+    restore()
     assert (tmp_path / "killed" / "seed_0" / "pretrain.pt").exists()
     resumed = train(config(tmp_path / "killed"), resume=True, progress=False)
     assert resumed["test_accuracy"] == done["test_accuracy"] and resumed["test_ci95"] == done["test_ci95"]

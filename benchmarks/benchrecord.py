@@ -1,0 +1,51 @@
+"""What the training benchmarks share besides their numbers: the common options, provenance, print, save."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from metalink_dgl.device import resolve_device
+from metalink_dgl.io import atomic_write_json
+from metalink_dgl.provenance import git_commit, machine
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--seed``, ``--device``, ``--threads`` and ``--json``."""
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--json", dest="json_path", default=None, help="write the record to this JSON file")
+
+
+def start(args: argparse.Namespace) -> tuple[torch.device, tuple[float, float, float]]:
+    """Apply ``--threads``; return the ``--device`` and the load average before the run."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return resolve_device(args.device), os.getloadavg()
+
+
+def provenance_fields(script: str, argv: list[str] | None, load_before: tuple[float, float, float]) -> dict:
+    """Load average before/after, commit, machine, the exact command and the date, for a record."""
+    return {
+        "loadavg": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
+        "commit": git_commit(), "machine": machine(),
+        "command": " ".join(["python", f"benchmarks/{script}", *(argv if argv is not None else sys.argv[1:])]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def finish(record: dict, json_path: str | None) -> None:
+    """Print the machine and commit lines of ``record`` and write it to ``json_path`` if given."""
+    m = record["machine"]
+    print(f"  machine: {m['platform']}, {m['processor']}, {m['cpu_count']} CPUs; python {m['python']}, "
+          f"torch {m['torch']}, dgl {m['dgl']}, dgllife {m['dgllife']}; load average {record['loadavg']}")
+    print(f"  commit: {record['commit']}")
+    if json_path:
+        atomic_write_json(Path(json_path), record)
+        print(f"  wrote {json_path}")
