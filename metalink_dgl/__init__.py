@@ -3,12 +3,16 @@
 The data flow, one module each::
 
     data.load_dataset -> (SMILES, Y with NaN)        data/datasets.py
+    data.load_coco    -> (image paths, 0/1 Y)        data/coco.py   (images: data.ImageBank)
     data.featurize    -> MoleculeGraphs (cached)     data/featurize.py
     data.make_split   -> seeded train/val/test       data/splits.py
     settings          -> revealed / queried masks    settings.py
     graph             -> knowledge graph             graph.py
-    nn.MetaLink       -> logits of queried pairs     nn/
-    train / evaluate  -> loss, ROC-AUC, checkpoints  training.py, evaluation.py
+    nn.MetaLink       -> logits of queried pairs     nn/ (dgllife GNNs, ResNet-50 / ResNet-12)
+    train / evaluate  -> loss, ROC-AUC / mAP, checkpoints   training.py, evaluation.py, loop.py
+
+Few-shot classification (data.load_fewshot, N-way K-shot episodes as meta-setting blocks) is
+fewshot.py on the same graph, model and epoch loop.
 """
 
 import os
@@ -18,7 +22,7 @@ os.environ.setdefault("DGLBACKEND", "pytorch")  # silence DGL's first-import bac
 __version__ = "0.1.0"
 
 from .config import TrainConfig  # noqa: E402
-from .data import featurize, load_dataset, make_split  # noqa: E402
+from .data import featurize, load_coco, load_dataset, load_fewshot, make_split  # noqa: E402
 from .errors import MetaLinkError  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .graph import build_knowledge_graph  # noqa: E402
@@ -31,6 +35,8 @@ __all__ = [
     "MetaLinkError",
     "TrainConfig",
     "load_dataset",
+    "load_coco",
+    "load_fewshot",
     "featurize",
     "make_split",
     "SETTINGS",
