@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from metalink_dgl.config import METHODS, OPTIMIZERS, SPLIT_KINDS, TrainConfig
+from metalink_dgl.config import OPTIMIZERS, SPLIT_KINDS, TrainConfig
 from metalink_dgl.device import DEVICES
 from metalink_dgl.metrics import LABELS
 from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS
@@ -28,9 +28,6 @@ def _fmt(stats: dict) -> str:
               "(train|val|test/<class>/<images>).")
 @click.option("--setting", type=click.Choice(list(SETTINGS)), default=None,
               help="[default: relational; fewshot episodes are meta]")
-@click.option("--method", type=click.Choice(METHODS), default=D.method, show_default=True,
-              help="baseline++: the meta-setting baseline (ERM on the seen tasks, then a cosine classifier per "
-              "held-out task fitted to the support set); needs --setting meta --layers 0.")
 @click.option("--aux-ratio", type=float, default=D.aux_ratio, show_default=True,
               help="Fraction of auxiliary tasks each query example reveals (relational settings);"
               " also fixes which pairs are scored.")
@@ -83,11 +80,10 @@ def _fmt(stats: dict) -> str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out; finished seeds are skipped.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
-def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, data_root, setting, method, aux_ratio,
-            heldout_ratio, shots, support_ratio, layers, encoder, hidden, dropout, edge_pred,
-            shared_weights, image_size, width, pretrained, ways, query, episodes, test_episodes,
-            pretrain_epochs, pretrain_lr, split_kind, seeds, epochs, batch_size, lr, weight_decay,
-            optimizer, max_molecules, device, out, resume, no_progress, extra_seeds):
+def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, data_root, setting, aux_ratio, heldout_ratio,
+            shots, support_ratio, layers, encoder, hidden, dropout, edge_pred, shared_weights, image_size, width,
+            pretrained, ways, query, episodes, test_episodes, pretrain_epochs, pretrain_lr, split_kind, seeds, epochs,
+            batch_size, lr, weight_decay, optimizer, max_molecules, device, out, resume, no_progress, extra_seeds):
     """Train MetaLink on a dataset in one of the four settings (few-shot: N-way K-shot episodes) and report
     the test metric: ROC-AUC (molecules), mAP (coco) or accuracy with its 95% interval (fewshot)."""
     from metalink_dgl.training import train
@@ -98,24 +94,22 @@ def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, data_
     config = TrainConfig(
         dataset=dataset, data_root=data_root, smiles_column=smiles_column,
         task_columns=split_task_columns(task_columns), skip_invalid=skip_invalid, cache_dir=cache_dir,
-        max_molecules=max_molecules, setting=setting, method=method, aux_ratio=aux_ratio,
-        heldout_ratio=heldout_ratio, shots=shots, support_ratio=support_ratio, layers=layers, encoder=encoder,
-        hidden=hidden, dropout=dropout, edge_pred=edge_pred, shared_weights=shared_weights, image_size=image_size,
-        width=width, pretrained=pretrained, ways=ways, query=query, episodes=episodes, test_episodes=test_episodes,
-        pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr, split=split_kind, seeds=seeds, epochs=epochs,
-        batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer, device=device,
+        max_molecules=max_molecules, setting=setting, aux_ratio=aux_ratio, heldout_ratio=heldout_ratio, shots=shots,
+        support_ratio=support_ratio, layers=layers, encoder=encoder, hidden=hidden, dropout=dropout,
+        edge_pred=edge_pred, shared_weights=shared_weights, image_size=image_size, width=width, pretrained=pretrained,
+        ways=ways, query=query, episodes=episodes, test_episodes=test_episodes, pretrain_epochs=pretrain_epochs,
+        pretrain_lr=pretrain_lr, split=split_kind, seeds=seeds, epochs=epochs, batch_size=batch_size, lr=lr,
+        weight_decay=weight_decay, optimizer=optimizer, device=device,
     )
     if out is None:
-        suffix = "-baselinepp" if method == "baseline++" else ""
-        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{config.setting}-L{layers}{suffix}")
+        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{config.setting}-L{layers}")
     config.out = out
     summary = train(config, resume=resume, progress=not no_progress)
     metric = summary["metric"]
     label = LABELS[metric]
     ci = ("   95% CI ± " + ", ".join(f"{100 * c:.1f}" for c in summary["test_ci95"])) if "test_ci95" in summary else ""
     click.echo(
-        f"{summary['dataset']} | {config.setting} | {config.method} | {config.encoder} L={layers} | "
-        f"seeds {summary['seeds']}\n"
+        f"{summary['dataset']} | {config.setting} | {config.encoder} L={layers} | seeds {summary['seeds']}\n"
         f"  validation {label} {_fmt(summary[f'val_{metric}'])}\n"
         f"  test {label}       {_fmt(summary[f'test_{metric}'])}{ci}   (best epochs {summary['best_epochs']})\n"
         f"  results in {out}/summary.json"

@@ -15,8 +15,6 @@ IMAGE_DATASETS = ("coco", "fewshot")
 #: ``--split`` kinds: the molecular splitters plus ``official`` (COCO's train/val files).
 SPLIT_KINDS = ("scaffold", "random", "official")
 OPTIMIZERS = ("adam", "sgd")
-#: ``--method``: MetaLink, or the Baseline++ baseline of the meta setting (:mod:`metalink_dgl.baselines`).
-METHODS = ("metalink", "baseline++")
 
 #: Defaults that depend on the kind of dataset (fields left ``None``): molecules, COCO, few-shot.
 _DEFAULTS = {
@@ -45,7 +43,6 @@ class TrainConfig:
     cache_dir: str | None = None
     max_molecules: int | None = None  # seeded random slice of the dataset, for quick runs
     setting: str | None = None  # relational (meta for fewshot: its episodes are meta by construction)
-    method: str = "metalink"  # baseline++: ERM on the seen tasks, cosine heads fitted to the support set at test
     aux_ratio: float = 0.2  # fraction of auxiliary tasks each query example reveals (relational)
     heldout_ratio: float = 0.2  # fraction of tasks held out of training (meta)
     shots: int | None = None  # meta: support examples on the held-out tasks at test (256); fewshot: K per class (5)
@@ -94,9 +91,6 @@ class TrainConfig:
              f"--dataset {self.dataset} needs --data-root, the folder that holds the data"),
             (images or self.data_root is None, f"--data-root is for --dataset {' or '.join(IMAGE_DATASETS)} only"),
             (self.setting in SETTINGS, f"--setting {self.setting!r} is not one of {', '.join(SETTINGS)}"),
-            (self.method in METHODS, f"--method {self.method!r} is not one of {', '.join(METHODS)}"),
-            (self.method != "baseline++" or (self.setting == "meta" and self.layers == 0 and self.kind != "fewshot"),
-             "--method baseline++ is the meta-setting baseline: use it with --setting meta --layers 0"),
             (self.kind != "fewshot" or self.setting == "meta",
              f"--dataset fewshot runs N-way K-shot episodes (the meta setting), not --setting {self.setting}"),
             (self.encoder in encoders,
@@ -122,8 +116,7 @@ class TrainConfig:
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),
-            (self.layers >= 1 or self.kind == "fewshot" or self.method == "baseline++"
-             or not SETTINGS.get(self.setting, SETTINGS["standard"]).meta,
+            (self.layers >= 1 or self.kind == "fewshot" or not SETTINGS.get(self.setting, SETTINGS["standard"]).meta,
              f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head"),
             (self.hidden >= 1, f"--hidden {self.hidden} must be positive"),
             (0.0 <= self.dropout < 1.0, f"--dropout {self.dropout} must be in [0, 1)"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .baselines import score_support_heads
 from .graph import build_knowledge_graph
 from .metrics import METRICS
 from .settings import Masks, Setting, make_masks
@@ -90,16 +89,13 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
 
 def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: Setting, draw_heldout: torch.Tensor,
              support: torch.Tensor, task_names: list[str], *, batch_size: int, device: torch.device,
-             metric: str = "roc_auc", method: str = "metalink") -> dict:
+             metric: str = "roc_auc") -> dict:
     """``metric`` (a key of :data:`metalink_dgl.metrics.METRICS`: per-task ROC-AUC or average
     precision, averaged over tasks) of ``model`` on ``rows`` under the fixed draw.
 
     The target tasks are the held-out ones in the meta settings and all tasks otherwise.
-    ``method="baseline++"`` scores the same pairs with support-fitted heads
-    (:func:`metalink_dgl.baselines.score_support_heads`).
     """
     targets = draw_heldout if setting.meta else torch.ones_like(draw_heldout)
-    score = score_support_heads if method == "baseline++" else score_rows
-    scored = score(model, inputs, Y, torch.as_tensor(np.asarray(rows), dtype=torch.long), aux, setting,
+    scored = score_rows(model, inputs, Y, torch.as_tensor(np.asarray(rows), dtype=torch.long), aux, setting,
                         targets, support, batch_size=batch_size, device=device)
     return METRICS[metric](scored["y_true"], scored["prob"], scored["task"].astype(np.int64), task_names)

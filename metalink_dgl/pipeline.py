@@ -107,7 +107,7 @@ def evaluate_checkpoint(path: str | os.PathLike, *, cache_dir: str | None = None
     draw = EvalDraw.from_state(ckpt["draw"])
     return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"],
                     get_setting(config.setting), draw.heldout, draw.support, data.dataset.task_names,
-                    batch_size=config.batch_size, device=dev, metric=data.metric, method=config.method)
+                    batch_size=config.batch_size, device=dev, metric=data.metric)
 
 
 def _n_rows(split: dict) -> int:

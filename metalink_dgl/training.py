@@ -99,17 +99,15 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
     common = dict(config=config.to_dict(), seed=seed, task_names=task_names, draw=draw.state(),
                   split={name: _rows(getattr(split, name)) for name in ("train", "val", "test")})
     train_rows = _rows(split.train)
-    # Baseline++ trains its encoder like ERM on the seen tasks; held-out labels stay hidden either way.
-    train_setting = get_setting("standard") if config.method == "baseline++" else setting
 
     def score(rows, aux) -> dict:
         return evaluate(model, data.inputs, data.Y, rows, aux, setting, draw.heldout, draw.support, task_names,
-                        batch_size=config.batch_size, device=device, metric=data.metric, method=config.method)
+                        batch_size=config.batch_size, device=device, metric=data.metric)
 
     history, best = fit(
         model, optimizer, scheduler, generator, run_dir, epochs=config.epochs, metric=data.metric, common=common,
-        run_epoch=lambda: train_epoch(model, data, train_rows, train_setting, seen, config, optimizer, generator,
-                                      device, progress),
+        run_epoch=lambda: train_epoch(model, data, train_rows, setting, seen, config, optimizer, generator, device,
+                                      progress),
         validate=lambda: score(split.val, draw.aux["val"])[data.metric],
         resume=resume, progress=progress, desc=f"seed {seed}")
 

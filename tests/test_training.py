@@ -137,13 +137,3 @@ def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, kill_o
     resumed = json.loads((tmp_path / "killed" / "seed_0" / "metrics.json").read_text())
     assert resumed["test_roc_auc"] == metrics["test_roc_auc"]
     assert resumed["test"]["per_task"] == metrics["test"]["per_task"]
-
-
-def test_baseline_pp_runs_on_molecules_and_is_scored_on_the_meta_pairs(tmp_path):
-    tests = {}
-    for method, layers in (("baseline++", 0), ("metalink", 1)):
-        train(_config(tmp_path, setting="meta", method=method, layers=layers, epochs=1, max_molecules=400, shots=32,
-                      out=str(tmp_path / method)), progress=False)
-        tests[method] = json.loads((tmp_path / method / "seed_0" / "metrics.json").read_text())["test"]
-    assert tests["baseline++"]["n_pairs"] == tests["metalink"]["n_pairs"] > 0
-    assert 0.0 <= tests["baseline++"]["roc_auc"] <= 1.0

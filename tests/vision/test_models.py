@@ -10,7 +10,6 @@ import torch
 import torchvision
 from sklearn.metrics import average_precision_score
 
-from metalink_dgl.baselines import fit_cosine_heads
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.data.fewshot import Episode
 from metalink_dgl.errors import MetaLinkError
@@ -138,15 +137,3 @@ def test_accuracy_interval():
     out = accuracy_interval(acc)
     assert out["accuracy"] == pytest.approx(0.75)
     assert out["ci95"] == pytest.approx(1.96 * acc.std() / 2) and out["n_episodes"] == 4
-
-
-def test_baseline_pp_heads_fit_the_support_labels():
-    g = torch.Generator().manual_seed(0)
-    z = torch.randn(40, 8, generator=g)
-    Y = torch.stack([(z[:, 0] > 0).float(), (z[:, 1] < 0).float()], dim=1)
-    Y[::5, 1] = float("nan")  # unknown labels are ignored
-    heads = fit_cosine_heads(z, Y)
-    with torch.no_grad():
-        pred = heads(z) > 0
-    known = ~torch.isnan(Y)
-    assert (pred[known] == Y[known].bool()).float().mean() > 0.9

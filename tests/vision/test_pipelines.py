@@ -95,20 +95,6 @@ def test_coco_every_other_setting_trains(coco_root, tmp_path, setting):
     assert (len(draw["heldout_tasks"]) == 1) == SETTINGS[setting].meta
 
 
-def test_coco_baseline_pp_is_scored_on_the_pairs_of_metalink_meta(coco_root, tmp_path):
-    runs = {}
-    for method, layers in (("baseline++", 0), ("metalink", 1)):
-        config = _coco_config(coco_root, tmp_path / method, setting="meta", method=method, layers=layers, epochs=3,
-                              shots=32)
-        train(config, progress=False)
-        runs[method] = json.loads((tmp_path / method / "seed_0" / "metrics.json").read_text())
-    base, ours = runs["baseline++"]["test"], runs["metalink"]["test"]
-    assert base["n_pairs"] == ours["n_pairs"] > 0 and base["per_task"].keys() == ours["per_task"].keys()
-    assert 0.0 < base["map"] <= 1.0
-    again = evaluate_checkpoint(tmp_path / "baseline++" / "seed_0" / "best.pt", device="cpu")
-    assert again["map"] == base["map"]
-
-
 def test_fewshot_beats_chance_and_reports_a_confidence_interval(fewshot_run):
     config, summary = fewshot_run
     assert summary["metric"] == "accuracy" and summary["n_classes"] == {"train": 8, "val": 5, "test": 5}
@@ -169,7 +155,6 @@ def test_cli_bad_vision_input_is_one_error_line(coco_root, fewshot_root, tmp_pat
     assert "--split scaffold" in run("--dataset", "coco", "--data-root", str(coco_root), "--split", "scaffold")
     assert "does not read" in run("--dataset", "coco", "--data-root", str(coco_root), "--encoder", "gcn")
     assert "meta setting" in run("--dataset", "fewshot", "--data-root", str(fewshot_root), "--setting", "relational")
-    assert "--method baseline++" in run("--dataset", "coco", "--data-root", str(coco_root), "--method", "baseline++")
     assert str(tmp_path / "none") in run("--dataset", "fewshot", "--data-root", str(tmp_path / "none"))
     broken = write_coco(tmp_path / "broken", n_train=40, n_val=8)
     shutil.copy(broken / "annotations" / "instances_val.json", tmp_path / "keep.json")
