@@ -90,6 +90,7 @@ class TrainConfig:
             (not images or self.data_root is not None,
              f"--dataset {self.dataset} needs --data-root, the folder that holds the data"),
             (images or self.data_root is None, f"--data-root is for --dataset {' or '.join(IMAGE_DATASETS)} only"),
+            (not images or self.max_molecules is None, "--max-molecules slices molecule datasets only"),
             (self.setting in SETTINGS, f"--setting {self.setting!r} is not one of {', '.join(SETTINGS)}"),
             (self.kind != "fewshot" or self.setting == "meta",
              f"--dataset fewshot runs N-way K-shot episodes (the meta setting), not --setting {self.setting}"),

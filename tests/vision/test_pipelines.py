@@ -152,6 +152,7 @@ def test_cli_bad_vision_input_is_one_error_line(coco_root, fewshot_root, tmp_pat
         return _error(runner.invoke(cli, ["train", "--epochs", "1", "--out", str(tmp_path / "x"), *TINY_ARGS, *args]))
 
     assert "needs --data-root" in run("--dataset", "coco")
+    assert "--max-molecules" in run("--dataset", "coco", "--data-root", str(coco_root), "--max-molecules", "50")
     assert "--split scaffold" in run("--dataset", "coco", "--data-root", str(coco_root), "--split", "scaffold")
     assert "does not read" in run("--dataset", "coco", "--data-root", str(coco_root), "--encoder", "gcn")
     assert "meta setting" in run("--dataset", "fewshot", "--data-root", str(fewshot_root), "--setting", "relational")
