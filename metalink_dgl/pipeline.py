@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -64,17 +65,28 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     return model.to(device), config, ckpt
 
 
-def evaluate_checkpoint(path: str | os.PathLike, *, cache_dir: str | None = None, device: str = "auto",
-                        progress: bool = False) -> dict:
-    """Test ROC-AUC of a checkpoint on the split and draw saved in it."""
+def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = None, cache_dir: str | None = None,
+                        device: str = "auto", progress: bool = False) -> dict:
+    """Test ROC-AUC of a checkpoint on the split and draw saved in it.
+
+    ``aux_ratio`` scores the same test molecules with each revealing that fraction of the
+    auxiliary tasks instead (a fresh draw with the run's seed; Figure 4 of the paper).
+    """
     dev = resolve_device(device)
     model, config, ckpt = load_model(path, dev)
     data = prepare_data(config, progress=progress, cache_dir=cache_dir)
     if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
         raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
                             "(different tasks or molecules)")
+    setting = get_setting(config.setting)
     draw = EvalDraw.from_state(ckpt["draw"])
-    return evaluate(model, data.graphs, data.Y, ckpt["split"]["test"], draw.aux["test"], get_setting(config.setting),
+    if aux_ratio is not None:
+        if not 0.0 <= aux_ratio < 1.0:
+            raise MetaLinkError(f"--aux-ratio {aux_ratio} must be in [0, 1)")
+        split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
+        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
+                               heldout_ratio=config.heldout_ratio, shots=config.shots, source=str(path))
+    return evaluate(model, data.graphs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting,
                     draw.heldout, draw.support, data.dataset.task_names, batch_size=config.batch_size, device=dev)
 
 

@@ -11,6 +11,7 @@ import torch
 import metalink_dgl.training as train_module
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.draw import EvalDraw
+from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.evaluation import score_rows
 from metalink_dgl.pipeline import evaluate_checkpoint, load_model, prepare_data
 from metalink_dgl.settings import SETTINGS
@@ -129,6 +130,13 @@ def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, monkey
     metrics = json.loads((tmp_path / "run" / "seed_0" / "metrics.json").read_text())
     again = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", device="cpu")
     assert again["roc_auc"] == metrics["test_roc_auc"]
+    # a fresh draw at the run's own aux ratio is the saved draw; another ratio scores other pairs
+    same = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", aux_ratio=config.aux_ratio, device="cpu")
+    assert same == again
+    more = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", aux_ratio=0.6, device="cpu")
+    assert more["n_pairs"] < again["n_pairs"]
+    with pytest.raises(MetaLinkError, match="aux-ratio 1.0"):
+        evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", aux_ratio=1.0, device="cpu")
 
     # the same run killed during its third epoch, then resumed, ends with the same numbers
     interrupted = _config(tmp_path, epochs=3, out=str(tmp_path / "killed"))
