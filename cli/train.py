@@ -9,7 +9,7 @@ import click
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.data import SPLITTERS
 from metalink_dgl.device import DEVICES
-from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS
+from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, MODELS
 from metalink_dgl.settings import SETTINGS
 
 from .options import dataset_options, split_task_columns
@@ -33,6 +33,10 @@ def _fmt(stats: dict) -> str:
               help="Support examples labelled on the held-out tasks at test time (meta settings).")
 @click.option("--support-ratio", type=float, default=D.support_ratio, show_default=True,
               help="Fraction of a training minibatch used as support in meta episodes.")
+@click.option("--model", type=click.Choice(list(MODELS)), default=D.model, show_default=True,
+              help="MetaLink, or a baseline on the same pairs: labels-as-features (revealed labels appended to the "
+              "embedding; standard/relational) or baseline++ (cosine heads, new-task heads fitted on the support set; "
+              "meta settings). Baselines need --layers 0.")
 @click.option("--layers", type=int, default=D.layers, show_default=True,
               help="Knowledge-graph layers (0 = plain multi-head model).")
 @click.option("--encoder", type=click.Choice(list(ENCODERS)), default=D.encoder, show_default=True)
@@ -54,8 +58,8 @@ def _fmt(stats: dict) -> str:
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
 def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, setting, aux_ratio, heldout_ratio, shots,
-            support_ratio, layers, encoder, hidden, dropout, edge_pred, shared_weights, split_kind, seeds, epochs,
-            batch_size, lr, weight_decay, max_molecules, device, out, resume, no_progress, extra_seeds):
+            support_ratio, model, layers, encoder, hidden, dropout, edge_pred, shared_weights, split_kind, seeds,
+            epochs, batch_size, lr, weight_decay, max_molecules, device, out, resume, no_progress, extra_seeds):
     """Train MetaLink on a dataset in one of the four settings and report test ROC-AUC."""
     from metalink_dgl.training import train
 
@@ -63,18 +67,20 @@ def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, setti
         raise click.UsageError(f"unexpected arguments {list(extra_seeds)}; seeds go after --seeds")
     seeds = list(seeds) + list(extra_seeds) or list(D.seeds)
     if out is None:
-        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{setting}-L{layers}")
+        variant = f"L{layers}" if model == "metalink" else model
+        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{setting}-{variant}")
     config = TrainConfig(
         dataset=dataset, smiles_column=smiles_column, task_columns=split_task_columns(task_columns),
         skip_invalid=skip_invalid, cache_dir=cache_dir, max_molecules=max_molecules, setting=setting,
-        aux_ratio=aux_ratio, heldout_ratio=heldout_ratio, shots=shots, support_ratio=support_ratio, layers=layers,
-        encoder=encoder, hidden=hidden, dropout=dropout, edge_pred=edge_pred, shared_weights=shared_weights,
+        aux_ratio=aux_ratio, heldout_ratio=heldout_ratio, shots=shots, support_ratio=support_ratio, model=model,
+        layers=layers, encoder=encoder, hidden=hidden, dropout=dropout, edge_pred=edge_pred,
+        shared_weights=shared_weights,
         split=split_kind, seeds=seeds, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
         device=device, out=out,
     )
     summary = train(config, resume=resume, progress=not no_progress)
     click.echo(
-        f"{summary['dataset']} | {setting} | {encoder} L={layers} | seeds {summary['seeds']}\n"
+        f"{summary['dataset']} | {setting} | {model} {encoder} L={layers} | seeds {summary['seeds']}\n"
         f"  validation ROC-AUC {_fmt(summary['val_roc_auc'])}\n"
         f"  test ROC-AUC       {_fmt(summary['test_roc_auc'])}   (best epochs {summary['best_epochs']})\n"
         f"  results in {out}/summary.json"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from .errors import MetaLinkError
-from .nn.encoders import ENCODERS
-from .nn.model import EDGE_PREDICTORS
+from .nn import EDGE_PREDICTORS, ENCODERS, MODELS
 from .settings import SETTINGS
 
 
@@ -25,6 +24,7 @@ class TrainConfig:
     heldout_ratio: float = 0.2  # fraction of tasks held out of training (meta)
     shots: int = 256  # support examples labelled on the held-out tasks at test time (meta)
     support_ratio: float = 0.5  # fraction of a training minibatch used as support (meta)
+    model: str = "metalink"  # or a baseline: labels-as-features, baseline++ (no KG layers)
     layers: int = 2  # KG layers L
     encoder: str = "gcn"
     hidden: int = 256
@@ -51,9 +51,15 @@ class TrainConfig:
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
+            (self.model in MODELS, f"--model {self.model!r} is not one of {', '.join(MODELS)}"),
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),
-            (self.layers >= 1 or not SETTINGS[self.setting].meta,
-             f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head"),
+            (self.model == "metalink" or self.layers == 0,
+             f"--model {self.model} has no knowledge-graph layers: pass --layers 0"),
+            (self.layers >= 1 or not SETTINGS[self.setting].meta or self.model != "metalink",
+             f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head "
+             "(or use --model baseline++ --layers 0)"),
+            (self.model != "labels-as-features" or not SETTINGS[self.setting].meta,
+             f"--model labels-as-features has no head for new tasks: it cannot run --setting {self.setting}"),
             (self.hidden >= 1, f"--hidden {self.hidden} must be positive"),
             (0.0 <= self.dropout < 1.0, f"--dropout {self.dropout} must be in [0, 1)"),
             (self.epochs >= 1, f"--epochs {self.epochs} must be at least 1"),

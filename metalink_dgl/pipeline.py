@@ -16,7 +16,7 @@ from .device import resolve_device
 from .draw import EvalDraw
 from .errors import MetaLinkError
 from .evaluation import evaluate
-from .nn import MetaLink, build_encoder
+from .nn import MODELS, BaselinePlusPlus, LabelsAsFeatures, MetaLink, build_encoder
 from .nn.encoders import ENCODERS
 from .settings import get_setting
 
@@ -42,14 +42,17 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)))
 
 
-def build_model(config: TrainConfig, n_tasks: int) -> MetaLink:
-    """The MetaLink model that ``config`` describes, for ``n_tasks`` task heads."""
+def build_model(config: TrainConfig, n_tasks: int) -> MetaLink | LabelsAsFeatures | BaselinePlusPlus:
+    """The model that ``config`` describes (MetaLink or a baseline), for ``n_tasks`` task heads."""
     encoder = build_encoder(config.encoder, config.hidden, config.dropout)
-    return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
-                    edge_pred=config.edge_pred, shared_weights=config.shared_weights)
+    if config.model == "metalink":
+        return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
+                        edge_pred=config.edge_pred, shared_weights=config.shared_weights)
+    return MODELS[config.model](encoder, n_tasks, config.hidden)
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MetaLink, TrainConfig, dict]:
+def load_model(path: str | os.PathLike,
+               device: torch.device | str = "cpu") -> tuple[torch.nn.Module, TrainConfig, dict]:
     """Rebuild the model of a checkpoint; returns ``(model, config, checkpoint)``.
 
     Raises :class:`MetaLinkError` if the weights do not fit the model its config describes.

@@ -34,7 +34,6 @@ from .draw import EvalDraw
 from .errors import MetaLinkError
 from .evaluation import evaluate, forward_masks
 from .io import atomic_write_json
-from .nn import MetaLink
 from .pipeline import Prepared, build_model, prepare_data
 from .plots import plot_history
 from .provenance import provenance
@@ -43,11 +42,16 @@ from .settings import Setting, get_setting, training_masks
 log = logging.getLogger(__name__)
 
 
-def train_epoch(model: MetaLink, data: Prepared, rows: torch.Tensor, setting: Setting, seen: torch.Tensor,
+def train_epoch(model: torch.nn.Module, data: Prepared, rows: torch.Tensor, setting: Setting, seen: torch.Tensor,
                 config: TrainConfig, optimizer: torch.optim.Optimizer, generator: torch.Generator,
                 device: torch.device, progress: bool) -> float:
-    """One pass over ``rows`` in random minibatches; returns the mean BCE over queried pairs."""
+    """One pass over ``rows`` in random minibatches; returns the mean BCE over queried pairs.
+
+    The minibatch masks are those of ``model.training_setting(setting)`` (the setting itself
+    for MetaLink; Baseline++ trains a plain classifier on the seen tasks).
+    """
     model.train()
+    setting = model.training_setting(setting)
     order = rows[torch.randperm(len(rows), generator=generator)]
     total, count = 0.0, 0
     batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]

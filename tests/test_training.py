@@ -158,3 +158,24 @@ def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, monkey
     resumed = json.loads((tmp_path / "killed" / "seed_0" / "metrics.json").read_text())
     assert resumed["test_roc_auc"] == metrics["test_roc_auc"]
     assert resumed["test"]["per_task"] == metrics["test"]["per_task"]
+
+
+@pytest.mark.parametrize("model,setting", [("labels-as-features", "relational"), ("baseline++", "relational-meta")])
+def test_baselines_train_on_the_same_draw_and_reload(tmp_path, monkeypatch, model, setting):
+    trained_on = []
+    original = train_module.training_masks
+
+    def spy(Y, s, *args, **kwargs):
+        trained_on.append(s.name)
+        return original(Y, s, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "training_masks", spy)
+    config = _config(tmp_path, model=model, layers=0, setting=setting, epochs=2, shots=64)
+    summary = train(config, progress=False)
+    assert set(trained_on) == {"standard" if model == "baseline++" else setting}
+    reference = _config(tmp_path, setting=setting, epochs=1, shots=64, out=str(tmp_path / "metalink"))
+    train(reference, progress=False)
+    draw = [json.loads((tmp_path / d / "seed_0" / "draw.json").read_text()) for d in ("run", "metalink")]
+    assert draw[0] == draw[1]  # scored on the same pairs as MetaLink
+    again = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", device="cpu")
+    assert again["roc_auc"] == summary["test_roc_auc"]["values"][0] and again["n_tasks_scored"] > 0

@@ -1,8 +1,12 @@
-"""Public neural-network API: the MetaLink layer, its relation module, the model and the edge predictor."""
+"""Public neural-network API: the MetaLink layer, its relation module, the model, the edge predictor, baselines."""
 
+from .baselines import BaselinePlusPlus, LabelsAsFeatures
 from .conv import LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .model import EDGE_PREDICTORS, EdgePredictor, MetaLink
+
+#: ``--model`` choices: MetaLink and the baselines that share its interface.
+MODELS = {"metalink": MetaLink, "labels-as-features": LabelsAsFeatures, "baseline++": BaselinePlusPlus}
 
 __all__ = [
     "LabelSAGEConv",
@@ -10,6 +14,9 @@ __all__ = [
     "MetaLink",
     "EdgePredictor",
     "EDGE_PREDICTORS",
+    "LabelsAsFeatures",
+    "BaselinePlusPlus",
+    "MODELS",
     "MoleculeEncoder",
     "ENCODERS",
     "build_encoder",
