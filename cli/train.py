@@ -10,7 +10,7 @@ from metalink_dgl.config import TrainConfig
 from metalink_dgl.data import SPLITTERS
 from metalink_dgl.device import DEVICES
 from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, MODELS
-from metalink_dgl.settings import SETTINGS
+from metalink_dgl.settings import HELDOUT_PICKS, SETTINGS
 
 from .options import dataset_options, split_task_columns
 
@@ -29,6 +29,9 @@ def _fmt(stats: dict) -> str:
               " also fixes which pairs are scored.")
 @click.option("--heldout-ratio", type=float, default=D.heldout_ratio, show_default=True,
               help="Fraction of tasks held out of training (meta settings).")
+@click.option("--heldout-tasks", type=click.Choice(list(HELDOUT_PICKS)), default=D.heldout_tasks, show_default=True,
+              help="Which tasks are held out (meta settings): a seeded random sample, or the last columns "
+              "(the same tasks for every seed, as in the authors' code).")
 @click.option("--shots", type=int, default=D.shots, show_default=True,
               help="Support examples labelled on the held-out tasks at test time (meta settings).")
 @click.option("--support-ratio", type=float, default=D.support_ratio, show_default=True,
@@ -57,9 +60,7 @@ def _fmt(stats: dict) -> str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out; finished seeds are skipped.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
-def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, setting, aux_ratio, heldout_ratio, shots,
-            support_ratio, model, layers, encoder, hidden, dropout, edge_pred, shared_weights, split_kind, seeds,
-            epochs, batch_size, lr, weight_decay, max_molecules, device, out, resume, no_progress, extra_seeds):
+def command(task_columns, split_kind, seeds, extra_seeds, out, resume, no_progress, **options):
     """Train MetaLink on a dataset in one of the four settings and report test ROC-AUC."""
     from metalink_dgl.training import train
 
@@ -67,20 +68,14 @@ def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, setti
         raise click.UsageError(f"unexpected arguments {list(extra_seeds)}; seeds go after --seeds")
     seeds = list(seeds) + list(extra_seeds) or list(D.seeds)
     if out is None:
-        variant = f"L{layers}" if model == "metalink" else model
-        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{setting}-{variant}")
-    config = TrainConfig(
-        dataset=dataset, smiles_column=smiles_column, task_columns=split_task_columns(task_columns),
-        skip_invalid=skip_invalid, cache_dir=cache_dir, max_molecules=max_molecules, setting=setting,
-        aux_ratio=aux_ratio, heldout_ratio=heldout_ratio, shots=shots, support_ratio=support_ratio, model=model,
-        layers=layers, encoder=encoder, hidden=hidden, dropout=dropout, edge_pred=edge_pred,
-        shared_weights=shared_weights,
-        split=split_kind, seeds=seeds, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-        device=device, out=out,
-    )
+        variant = f"L{options['layers']}" if options["model"] == "metalink" else options["model"]
+        out = str(Path("runs") / f"{Path(options['dataset']).name.split('.')[0]}-{options['setting']}-{variant}")
+    config = TrainConfig(task_columns=split_task_columns(task_columns), split=split_kind, seeds=seeds, out=out,
+                         **options)
     summary = train(config, resume=resume, progress=not no_progress)
     click.echo(
-        f"{summary['dataset']} | {setting} | {model} {encoder} L={layers} | seeds {summary['seeds']}\n"
+        f"{summary['dataset']} | {config.setting} | {config.model} {config.encoder} L={config.layers} | "
+        f"seeds {summary['seeds']}\n"
         f"  validation ROC-AUC {_fmt(summary['val_roc_auc'])}\n"
         f"  test ROC-AUC       {_fmt(summary['test_roc_auc'])}   (best epochs {summary['best_epochs']})\n"
         f"  results in {out}/summary.json"

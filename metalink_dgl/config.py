@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .errors import MetaLinkError
 from .nn import EDGE_PREDICTORS, ENCODERS, MODELS
-from .settings import SETTINGS
+from .settings import HELDOUT_PICKS, SETTINGS
 
 
 @dataclass
@@ -22,6 +22,7 @@ class TrainConfig:
     setting: str = "relational"
     aux_ratio: float = 0.2  # fraction of auxiliary tasks each query example reveals (relational)
     heldout_ratio: float = 0.2  # fraction of tasks held out of training (meta)
+    heldout_tasks: str = "random"  # which: a seeded sample, or the last columns (the authors' protocol)
     shots: int = 256  # support examples labelled on the held-out tasks at test time (meta)
     support_ratio: float = 0.5  # fraction of a training minibatch used as support (meta)
     model: str = "metalink"  # or a baseline: labels-as-features, baseline++ (no KG layers)
@@ -49,6 +50,8 @@ class TrainConfig:
              f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
             (0.0 <= self.aux_ratio < 1.0, f"--aux-ratio {self.aux_ratio} must be in [0, 1)"),
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
+            (self.heldout_tasks in HELDOUT_PICKS,
+             f"--heldout-tasks {self.heldout_tasks!r} is not one of {', '.join(HELDOUT_PICKS)}"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
             (self.model in MODELS, f"--model {self.model!r} is not one of {', '.join(MODELS)}"),

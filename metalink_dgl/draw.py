@@ -39,11 +39,15 @@ class EvalDraw:
 
     @classmethod
     def create(cls, Y: torch.Tensor, split, setting: Setting, *, seed: int, aux_ratio: float,
-               heldout_ratio: float, shots: int, source: str = "dataset") -> EvalDraw:
-        """Draw for ``split`` (``.train/.val/.test`` row arrays) of the labels ``Y`` (N, T)."""
+               heldout_ratio: float, shots: int, heldout_pick: str = "random", source: str = "dataset") -> EvalDraw:
+        """Draw for ``split`` (``.train/.val/.test`` row arrays) of the labels ``Y`` (N, T).
+
+        ``heldout_pick`` chooses the held-out tasks (:func:`metalink_dgl.settings.split_tasks`).
+        """
         T = Y.shape[1]
         generator = torch.Generator().manual_seed(10_007 * seed + 1)
-        heldout = split_tasks(T, heldout_ratio, seed) if setting.meta else torch.zeros(T, dtype=torch.bool)
+        heldout = (split_tasks(T, heldout_ratio, seed, heldout_pick) if setting.meta
+                   else torch.zeros(T, dtype=torch.bool))
         seen = ~heldout
         aux = {name: draw_aux(seen, len(rows), aux_ratio, generator) for name, rows in
                (("val", split.val), ("test", split.test))}

@@ -88,7 +88,8 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
             raise MetaLinkError(f"--aux-ratio {aux_ratio} must be in [0, 1)")
         split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
         draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
-                               heldout_ratio=config.heldout_ratio, shots=config.shots, source=str(path))
+                               heldout_ratio=config.heldout_ratio, shots=config.shots,
+                               heldout_pick=config.heldout_tasks, source=str(path))
     return evaluate(model, data.graphs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting,
                     draw.heldout, draw.support, data.dataset.task_names, batch_size=config.batch_size, device=dev)
 

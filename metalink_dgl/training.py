@@ -94,7 +94,8 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
     torch.manual_seed(seed)
     split: Split = make_split(data.dataset.smiles, config.split, seed, dataset=data.dataset.name)
     draw = EvalDraw.create(data.Y, split, setting, seed=seed, aux_ratio=config.aux_ratio,
-                           heldout_ratio=config.heldout_ratio, shots=config.shots, source=data.dataset.source)
+                           heldout_ratio=config.heldout_ratio, shots=config.shots,
+                           heldout_pick=config.heldout_tasks, source=data.dataset.source)
     seen = ~draw.heldout
     run_dir.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     atomic_write_json(run_dir / "config.json", {**config.to_dict(), "seed": seed, "version": __version__})
