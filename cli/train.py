@@ -55,6 +55,9 @@ def _fmt(stats: dict) -> str:
 @click.option("--weight-decay", type=float, default=D.weight_decay, show_default=True)
 @click.option("--max-molecules", type=int, default=None, help="Train on a seeded random slice of this many molecules.")
 @click.option("--device", type=click.Choice(DEVICES), default=D.device, show_default=True)
+@click.option("--threads", type=int, default=D.threads, show_default=True,
+              help="Torch CPU threads (0: torch's default). On a shared machine, 1 per concurrent job avoids "
+              "oversubscription.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory [default: runs/<dataset>-<setting>-L<layers>].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out; finished seeds are skipped.")

@@ -39,6 +39,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     device: str = "auto"
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default (one per core)
     out: str = "runs/default"
 
     def validate(self) -> TrainConfig:
@@ -68,6 +69,7 @@ class TrainConfig:
             (self.epochs >= 1, f"--epochs {self.epochs} must be at least 1"),
             (self.batch_size >= 2, f"--batch-size {self.batch_size} must be at least 2"),
             (self.lr > 0, f"--lr {self.lr} must be positive"),
+            (self.threads >= 0, f"--threads {self.threads} must be >= 0"),
             (len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds),
              f"--seeds {self.seeds} must be distinct"),
             (self.max_molecules is None or self.max_molecules >= 10,

@@ -169,6 +169,8 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     """Train every seed of ``config`` into ``config.out``; returns the summary over seeds."""
     config.validate()
     resolve_device(config.device)  # fail before featurizing
+    if config.threads:
+        torch.set_num_threads(config.threads)
     data = prepare_data(config, progress=progress)
     out = Path(config.out)
     per_seed = [train_seed(config, seed, out / f"seed_{seed}", data, resume=resume, progress=progress)

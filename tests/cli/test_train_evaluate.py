@@ -28,8 +28,15 @@ def _error(result) -> str:
 @pytest.mark.slow
 def test_train_then_evaluate_then_resume(tmp_path):
     out = tmp_path / "run"
-    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out))
+    threads = torch.get_num_threads()
+    try:
+        result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out),
+                         "--threads", "1")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
+    assert json.loads((out / "seed_0" / "config.json").read_text())["threads"] == 1
     assert "test ROC-AUC" in result.output and "seeds [0, 1]" in result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seeds"] == [0, 1] and len(summary["test_roc_auc"]["values"]) == 2
