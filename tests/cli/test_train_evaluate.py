@@ -47,7 +47,8 @@ def test_train_then_evaluate_then_resume(tmp_path):
     assert json.loads(result.stdout)["roc_auc"] == metrics["test_roc_auc"]
 
     assert "--resume" in _error(_invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "--out", str(out)))
-    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out), "--resume")
+    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out), "--resume",
+                     "--threads", "1")
     assert result.exit_code == 0 and json.loads((out / "summary.json").read_text()) == summary
 
 
