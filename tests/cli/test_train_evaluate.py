@@ -25,16 +25,20 @@ def _error(result) -> str:
     return errors[0]
 
 
-@pytest.mark.slow
-def test_train_then_evaluate_then_resume(tmp_path):
-    out = tmp_path / "run"
+@pytest.fixture
+def keep_threads():
+    """Restore torch's thread count after a test that sets it."""
     threads = torch.get_num_threads()
-    try:
-        result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out),
-                         "--threads", "1")
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(threads)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_train_then_evaluate_then_resume(tmp_path, keep_threads):
+    out = tmp_path / "run"
+    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out),
+                     "--threads", "1")
+    assert torch.get_num_threads() == 1
     assert result.exit_code == 0, result.output
     assert json.loads((out / "seed_0" / "config.json").read_text())["threads"] == 1
     assert "test ROC-AUC" in result.output and "seeds [0, 1]" in result.output
