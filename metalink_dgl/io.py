@@ -17,10 +17,25 @@ import torch
 from .errors import MetaLinkError
 
 
-def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
+def check_parent_dir(path: str | os.PathLike) -> Path:
+    """``Path(path)``; raises :class:`MetaLinkError` if its directory does not exist."""
     path = Path(path)
     if not path.parent.is_dir():
         raise MetaLinkError(f"{path}: directory {path.parent} does not exist; create it first")
+    return path
+
+
+def atomic_write_stream(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:
+    """Call ``write(fh)`` on a temporary file beside ``path`` and move it over ``path`` only if it returns.
+
+    For output produced piece by piece: if ``write`` raises, no file is left at ``path`` (nor a
+    temporary one) and the exception propagates.
+    """
+    return _atomic(path, write, mode)
+
+
+def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
+    path = check_parent_dir(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as fh:
