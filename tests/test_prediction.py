@@ -14,6 +14,7 @@ import torch
 from metalink_dgl import TrainConfig, predict, train
 from metalink_dgl.checkpoint import load_checkpoint
 from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.io import _umask
 from metalink_dgl.metrics import roc_auc_by_task
 from metalink_dgl.prediction import PROB_SUFFIX, VALID_COLUMN
 from metalink_dgl.settings import draw_known
@@ -223,3 +224,21 @@ def test_revealing_half_of_each_compounds_labels_beats_revealing_none(tmp_path, 
         auc[name] = roc_auc_by_task(Y[hidden_rows, hidden_tasks], P[hidden_rows, hidden_tasks], hidden_tasks,
                                     sider.task_names)["roc_auc"]
     assert auc["half"] > auc["none"], auc
+
+
+def test_the_input_is_streamed_in_chunks_of_whole_minibatches(tmp_path, sider, untrained_checkpoint, monkeypatch):
+    import metalink_dgl.prediction as prediction
+
+    sizes = []
+
+    def featurize(dataset, *args, **kwargs):
+        sizes.append(len(dataset))
+        return real(dataset, *args, **kwargs)
+
+    real = prediction.featurize
+    monkeypatch.setattr(prediction, "featurize", featurize)
+    src = sider_input(tmp_path / "in.csv", sider, np.arange(50), sider.task_names[:2])
+    predict(untrained_checkpoint(), src, tmp_path / "out.csv", batch_size=4, batches_per_chunk=3, device="cpu",
+            progress=False)
+    assert sizes == [12, 12, 12, 12, 2]  # never more than 3 minibatches of molecules in memory
+    assert oct((tmp_path / "out.csv").stat().st_mode & 0o777) == oct(0o666 & ~_umask())  # as open() would make it
