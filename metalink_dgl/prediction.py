@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 PROB_SUFFIX = "_prob"  #: output column of task ``t``: ``t + PROB_SUFFIX``
 VALID_COLUMN = "metalink_valid"  #: with ``skip_invalid``: 1 = predicted, 0 = SMILES RDKit cannot parse
 LABELS_HINT = "a column named like a task of the model is read as its labels; rename it if it holds something else"
+SUPPORT_HINT = "every column of a support file but the SMILES one is a task; remove the others"
 
 
 @dataclass(frozen=True)
@@ -532,8 +533,8 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
     model, config, ckpt = load_model(checkpoint, dev)
     setting = get_setting(config.setting)
     heldout = ckpt["draw"]["heldout"] if "draw" in ckpt else torch.zeros(len(ckpt["task_names"]), dtype=torch.bool)
-    support_data = (load_dataset(str(support), smiles_column=smiles_column, skip_invalid=skip_invalid)
-                    if support is not None else None)
+    support_data = (load_dataset(str(support), smiles_column=smiles_column, skip_invalid=skip_invalid,
+                                 label_hint=SUPPORT_HINT) if support is not None else None)
     plan = plan_tasks(ckpt["task_names"], heldout, setting, support_data.task_names if support_data else [], tasks,
                       source=str(checkpoint))
     columns = input_columns(read_header(Path(input_csv), source), plan, smiles_column, source=source,

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: Cell values accepted in a task column (after stripping spaces); empty = unknown label.
 _LABELS = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "": np.nan}
+#: What a bad task value's message suggests by default.
+TASK_COLUMNS_HINT = "if this is not a task column, list the task columns with task_columns / --task-columns"
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class MoleculeDataset:
 
 
 def load_dataset(name_or_path: str, smiles_column: str | None = None, task_columns: Sequence[str] | None = None,
-                 skip_invalid: bool = False) -> MoleculeDataset:
+                 skip_invalid: bool = False, label_hint: str = TASK_COLUMNS_HINT) -> MoleculeDataset:
     """Load a bundled MoleculeNet set or a user CSV of SMILES + 0/1 task columns.
 
     Parameters
@@ -147,6 +149,8 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     skip_invalid : bool
         For a user CSV, drop rows RDKit cannot parse (with one warning) instead of raising.
         Bundled data always drop them with one warning.
+    label_hint : str
+        How to fix a bad task value, the end of its message.
 
     Returns
     -------
@@ -169,7 +173,8 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
         smiles_col = smiles_column or bundled.smiles_column
         if task_columns is None:
             task_columns = [c for c in header if c != smiles_col and c not in bundled.exclude]
-        return _build(key.lower(), str(path), frame, smiles_col, task_columns, drop_invalid=True)
+        return _build(key.lower(), str(path), frame, smiles_col, task_columns, drop_invalid=True,
+                      label_hint=label_hint)
 
     path = Path(os.path.expanduser(key))
     if not path.is_file():
@@ -182,7 +187,7 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     if task_columns is None:  # unnamed columns (e.g. a saved pandas index) are not tasks
         task_columns = [c for c in frame.header if c != smiles_col and c]
     name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
-    return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid)
+    return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid, label_hint=label_hint)
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,7 @@ def find_smiles_column(header: list[str], requested: str | None, source: str) ->
 
 
 def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: Sequence[str],
-           drop_invalid: bool) -> MoleculeDataset:
+           drop_invalid: bool, label_hint: str) -> MoleculeDataset:
     header = frame.header
     if smiles_col not in header:
         raise MetaLinkError(f"{source}: no SMILES column {smiles_col!r}; the columns are {preview(header)}")
@@ -259,7 +264,7 @@ def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: 
         dup = next(c for c in task_columns if task_columns.count(c) > 1)
         raise MetaLinkError(f"{source}: task column {dup!r} is listed twice")
 
-    Y = parse_labels(frame, [header.index(c) for c in task_columns], task_columns, source)
+    Y = parse_labels(frame, [header.index(c) for c in task_columns], task_columns, source, hint=label_hint)
     smiles = [s.strip() for s in frame.cells[:, header.index(smiles_col)]]
     valid = parseable(smiles)
     lines = frame.lines
@@ -282,10 +287,6 @@ def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: 
         logger.warning("%s: %d task column(s) have no labels at all (e.g. %r); they cannot be trained or scored",
                        source, empty.size, task_columns[empty[0]])
     return MoleculeDataset(name, source, smiles, Y, task_columns, lines.astype(np.int64), n_invalid)
-
-
-#: What :func:`parse_labels` suggests when a task column holds something else.
-TASK_COLUMNS_HINT = "if this is not a task column, list the task columns with task_columns / --task-columns"
 
 
 def parse_labels(frame: Frame, positions: list[int], names: list[str], source: str,

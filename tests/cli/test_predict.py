@@ -119,6 +119,15 @@ def _case_files(tmp_path: Path, sider, untrained_checkpoint) -> dict:
         "--shots above the labelled support": (
             dict(checkpoint=meta, extra=["--support", support, "--shots", "8"]),
             "support.csv: only 7 molecules are labelled on the 1 support tasks; --shots 8 needs 8"),
+        "bad value in the support file": (
+            dict(checkpoint=meta, extra=["--support", _write(tmp_path / "s_val.csv", [["smiles", "assay", "name"],
+                                                                                      ["CCO", "1", "ethanol"]])]),
+            "s_val.csv, line 2, column 'name': task value 'ethanol' is not 0, 1 or empty (empty = unknown label); "
+            "every column of a support file but the SMILES one is a task"),
+        "invalid SMILES in the support file": (
+            dict(checkpoint=meta, extra=["--support", _write(tmp_path / "s_smi.csv", [["smiles", "assay"],
+                                                                                      ["CCO", "1"], ["C1CC", "0"]])]),
+            "s_smi.csv, line 3, column 'smiles': RDKit cannot parse SMILES 'C1CC'"),
         "--support with a model that is not meta-trained": (
             dict(extra=["--support", support]), "--support needs a meta-trained checkpoint"),
         "meta-trained model without --support": (dict(checkpoint=meta), "give them with --support FILE"),
@@ -134,7 +143,8 @@ CASES = ["invalid SMILES", "empty input", "header only", "no SMILES column", "ta
          "checkpoint of a different model", "checkpoint of another format version",
          "checkpoint config from another version", "checkpoint without weights", "truncated checkpoint",
          "checkpoint with a pickled object", "foreign checkpoint", "unknown task in --tasks",
-         "--shots above the labelled support", "--support with a model that is not meta-trained",
+         "--shots above the labelled support", "bad value in the support file", "invalid SMILES in the support file",
+         "--support with a model that is not meta-trained",
          "meta-trained model without --support", "--aux-ratio 1", "--aux-ratio below 0",
          "output in a missing directory"]
 
