@@ -242,3 +242,36 @@ def test_the_input_is_streamed_in_chunks_of_whole_minibatches(tmp_path, sider, u
             progress=False)
     assert sizes == [12, 12, 12, 12, 2]  # never more than 3 minibatches of molecules in memory
     assert oct((tmp_path / "out.csv").stat().st_mode & 0o777) == oct(0o666 & ~_umask())  # as open() would make it
+
+
+@pytest.mark.parametrize("setting", ["relational", "relational-meta"])
+def test_predict_agrees_with_evaluation_on_the_saved_test_draw(tmp_path, sider, untrained_checkpoint, setting):
+    """The same molecules, revealed labels and support give the probabilities evaluation scores."""
+    from metalink_dgl.data import featurize
+    from metalink_dgl.draw import EvalDraw
+    from metalink_dgl.evaluation import score_rows
+    from metalink_dgl.pipeline import load_model
+    from metalink_dgl.settings import get_setting
+
+    ckpt_path = untrained_checkpoint(setting)
+    model, config, ckpt = load_model(ckpt_path)
+    draw = EvalDraw.from_state(ckpt["draw"])
+    test = ckpt["split"]["test"][:40]
+    aux = draw.aux["test"][:40].numpy()
+    targets = draw.heldout if get_setting(setting).meta else torch.ones_like(draw.heldout)
+    expected = score_rows(model, featurize(sider, progress=False), torch.from_numpy(sider.Y), test,
+                          torch.from_numpy(aux), get_setting(setting), targets, draw.support,
+                          batch_size=config.batch_size, device=torch.device("cpu"))
+    src = sider_input(tmp_path / "in.csv", sider, test.numpy(), sider.task_names, show=aux & ~draw.heldout.numpy(),
+                      extra=False)
+    support = None
+    if len(draw.support):
+        new = [t for t, h in zip(sider.task_names, draw.heldout) if h]
+        support = _support(tmp_path, sider, draw.support.numpy(), new)
+    predict(ckpt_path, src, tmp_path / "out.csv", support=support, device="cpu", progress=False)
+    P = probs(read_csv(tmp_path / "out.csv"), [sider.task_names[j] for j in targets.nonzero().flatten()])
+    position = {int(r): i for i, r in enumerate(test)}
+    column = {int(j): k for k, j in enumerate(targets.nonzero().flatten())}
+    got = [P[position[int(r)], column[int(t)]] for r, t in zip(expected["row"], expected["task"])]
+    assert len(got) > 100
+    np.testing.assert_allclose(got, expected["prob"], atol=2e-6)
