@@ -14,8 +14,10 @@ grow with the file. Each minibatch becomes a knowledge graph exactly as in evalu
   (ones-initialised task nodes) predicted for the input molecules.
 
 The output holds every input column, unchanged and in order, then one ``<task>_prob``
-column per predicted task: the known label as written for a revealed cell, else the
-model's probability. With ``skip_invalid`` a last column :data:`VALID_COLUMN` is ``1`` for
+column per predicted task: the known label as written where the input has one, else the
+model's probability (with ``aux_ratio``, only a random fraction of each row's known labels
+is shown to the model and passed through; its other known cells are predicted too, to
+check the model against them). With ``skip_invalid`` a last column :data:`VALID_COLUMN` is ``1`` for
 a predicted row and ``0`` for a row whose SMILES RDKit cannot parse (its probabilities
 empty). A minibatch's molecules share task nodes, so a prediction depends a little on the
 other molecules of its minibatch (as in training); the minibatches are the input rows in
@@ -202,6 +204,11 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
     return SupportSet(model.embed(graphs.batch(torch.arange(len(chosen))).to(device)), Y[chosen])
 
 
+def added_columns(plan: TaskPlan, skip_invalid: bool) -> list[str]:
+    """The columns predict appends: ``<task>_prob`` per predicted task, then (``skip_invalid``) the valid flag."""
+    return [plan.names[j] + PROB_SUFFIX for j in plan.predicted] + ([VALID_COLUMN] if skip_invalid else [])
+
+
 @dataclass(frozen=True)
 class InputColumns:
     """What each column of the input CSV is.
@@ -232,8 +239,7 @@ def input_columns(header: list[str], plan: TaskPlan, smiles_column: str | None, 
     names = [cell.strip() for cell in header]
     check_header(names, source)
     smiles = names.index(find_smiles_column(names, smiles_column, source))
-    added = [plan.names[j] + PROB_SUFFIX for j in plan.predicted] + ([VALID_COLUMN] if skip_invalid else [])
-    clash = next((name for name in added if name in names), None)
+    clash = next((name for name in added_columns(plan, skip_invalid) if name in names), None)
     if clash is not None:
         raise MetaLinkError(f"{source}: the input already has a column {clash!r}, which predict writes; rename it")
     positions = [i for i, name in enumerate(names) if name in plan.columns and i != smiles]
@@ -405,8 +411,7 @@ class Predictor:
 
     def header(self) -> list[str]:
         """The output header: the input's, then ``<task>_prob`` per predicted task (and the valid flag)."""
-        return (self.columns.header + [self.plan.names[j] + PROB_SUFFIX for j in self.plan.predicted]
-                + ([VALID_COLUMN] if self.skip_invalid else []))
+        return self.columns.header + added_columns(self.plan, self.skip_invalid)
 
     def __call__(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, int]:
         """Predict one chunk of R rows.
