@@ -9,6 +9,7 @@ The data flow, one module each::
     graph             -> knowledge graph             graph.py
     nn.MetaLink       -> logits of queried pairs     nn/
     train / evaluate  -> loss, ROC-AUC, checkpoints  training.py, evaluation.py
+    predict           -> a CSV with its gaps filled  prediction.py
 """
 
 import os
@@ -23,6 +24,7 @@ from .errors import MetaLinkError  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .graph import build_knowledge_graph  # noqa: E402
 from .pipeline import evaluate_checkpoint, load_model  # noqa: E402
+from .prediction import predict  # noqa: E402
 from .settings import SETTINGS, Masks, make_masks, training_masks  # noqa: E402
 from .training import train  # noqa: E402
 
@@ -42,4 +44,5 @@ __all__ = [
     "evaluate",
     "evaluate_checkpoint",
     "load_model",
+    "predict",
 ]

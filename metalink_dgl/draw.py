@@ -54,13 +54,7 @@ class EvalDraw:
         support = torch.zeros(0, dtype=torch.long)
         if setting.meta:
             train = torch.as_tensor(np.asarray(split.train), dtype=torch.long)
-            labelled = train[(~torch.isnan(Y[train][:, heldout])).any(dim=1)]
-            if len(labelled) < shots:
-                raise MetaLinkError(
-                    f"{source}: only {len(labelled)} training molecules are labelled on the "
-                    f"{int(heldout.sum())} held-out tasks; --shots {shots} needs {shots} (lower --shots)"
-                )
-            support = labelled[torch.randperm(len(labelled), generator=generator)[:shots]].sort().values
+            support = draw_support(Y, train, heldout, shots, generator, source=source)
         return cls(heldout=heldout, support=support, aux=aux)
 
     def state(self) -> dict:
@@ -86,3 +80,36 @@ class EvalDraw:
             "val": block("val", split.val),
             "test": block("test", split.test),
         })
+
+
+def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, shots: int, generator: torch.Generator,
+                 *, source: str, rows_name: str = "training molecules", targets_name: str = "held-out") -> torch.Tensor:
+    """A seeded choice of ``shots`` support rows among ``rows`` labelled on at least one target task.
+
+    Parameters
+    ----------
+    Y : Tensor, (N, T)
+    rows : LongTensor, (R,)
+        Candidate rows of ``Y``.
+    targets : BoolTensor, (T,)
+    shots : int
+    generator : torch.Generator
+    source, rows_name, targets_name : str
+        File, kind of rows and kind of tasks, for the message.
+
+    Returns
+    -------
+    LongTensor, (shots,), sorted rows of ``Y``.
+
+    Raises
+    ------
+    MetaLinkError
+        If fewer than ``shots`` candidate rows are labelled on the target tasks.
+    """
+    labelled = rows[(~torch.isnan(Y[rows][:, targets])).any(dim=1)]
+    if len(labelled) < shots:
+        raise MetaLinkError(
+            f"{source}: only {len(labelled)} {rows_name} are labelled on the {int(targets.sum())} {targets_name} "
+            f"tasks; --shots {shots} needs {shots} (lower --shots)"
+        )
+    return labelled[torch.randperm(len(labelled), generator=generator)[:shots]].sort().values

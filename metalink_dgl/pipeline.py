@@ -55,10 +55,18 @@ def load_model(path: str | os.PathLike,
                device: torch.device | str = "cpu") -> tuple[torch.nn.Module, TrainConfig, dict]:
     """Rebuild the model of a checkpoint; returns ``(model, config, checkpoint)``.
 
-    Raises :class:`MetaLinkError` if the weights do not fit the model its config describes.
+    Raises :class:`MetaLinkError` (naming ``path``) if the file is not a readable checkpoint, if
+    its config is not one this version understands, or if the weights do not fit the model its
+    config describes.
     """
     ckpt = load_checkpoint(path)
-    config = TrainConfig.from_dict(ckpt["config"])
+    missing = [key for key in ("config", "task_names", "state_dict") if key not in ckpt]
+    if missing:
+        raise MetaLinkError(f"{path}: incomplete metalink-dgl checkpoint (no {', '.join(missing)})")
+    try:
+        config = TrainConfig.from_dict(ckpt["config"]).validate()
+    except (MetaLinkError, TypeError) as err:
+        raise MetaLinkError(f"{path}: {err}") from None
     model = build_model(config, len(ckpt["task_names"]))
     try:
         model.load_state_dict(ckpt["state_dict"])

@@ -114,6 +114,26 @@ def make_masks(
     )
 
 
+def draw_known(observed: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:
+    """Per row, an independent random ``round(ratio * #observed in the row)`` subset of its observed entries.
+
+    Parameters
+    ----------
+    observed : BoolTensor, (B, T)
+    ratio : float in [0, 1)
+    generator : torch.Generator (CPU), for reproducibility
+
+    Returns
+    -------
+    BoolTensor, (B, T), within ``observed``
+    """
+    k = torch.round(ratio * observed.sum(dim=1))
+    scores = torch.rand(observed.shape, generator=generator)
+    scores[~observed.cpu()] = 2.0  # after every observed entry
+    rank = scores.argsort(dim=1).argsort(dim=1)
+    return (rank < k[:, None].cpu()).to(observed.device) & observed
+
+
 def draw_aux(candidates: torch.Tensor, n_rows: int, ratio: float, generator: torch.Generator) -> torch.Tensor:
     """Per row, an independent random ``round(ratio * #candidates)`` subset of the candidate tasks.
 
