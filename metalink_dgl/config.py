@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .errors import MetaLinkError
 from .nn import EDGE_PREDICTORS, ENCODERS, MODELS
-from .settings import HELDOUT_PICKS, SETTINGS
+from .settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 
 
 @dataclass
@@ -44,12 +44,12 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise :class:`MetaLinkError` naming the first bad option; return ``self``."""
+        check_aux_ratio(self.aux_ratio)
         checks = [
             (self.setting in SETTINGS, f"--setting {self.setting!r} is not one of {', '.join(SETTINGS)}"),
             (self.encoder in ENCODERS, f"--encoder {self.encoder!r} is not one of {', '.join(ENCODERS)}"),
             (self.edge_pred in EDGE_PREDICTORS,
              f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
-            (0.0 <= self.aux_ratio < 1.0, f"--aux-ratio {self.aux_ratio} must be in [0, 1)"),
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
             (self.heldout_tasks in HELDOUT_PICKS,
              f"--heldout-tasks {self.heldout_tasks!r} is not one of {', '.join(HELDOUT_PICKS)}"),

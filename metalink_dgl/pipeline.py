@@ -18,7 +18,7 @@ from .errors import MetaLinkError
 from .evaluation import evaluate
 from .nn import MODELS, BaselinePlusPlus, LabelsAsFeatures, MetaLink, build_encoder
 from .nn.encoders import ENCODERS
-from .settings import get_setting
+from .settings import check_aux_ratio, get_setting
 
 
 @dataclass
@@ -92,10 +92,8 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
     setting = get_setting(config.setting)
     draw = EvalDraw.from_state(ckpt["draw"])
     if aux_ratio is not None:
-        if not 0.0 <= aux_ratio < 1.0:
-            raise MetaLinkError(f"--aux-ratio {aux_ratio} must be in [0, 1)")
         split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
-        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
+        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=check_aux_ratio(aux_ratio),
                                heldout_ratio=config.heldout_ratio, shots=config.shots,
                                heldout_pick=config.heldout_tasks, source=str(path))
     return evaluate(model, data.graphs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting,

@@ -56,7 +56,7 @@ from .io import atomic_write_stream, check_parent_dir
 from .nn import MetaLink
 from .nn.encoders import ENCODERS
 from .pipeline import load_model
-from .settings import Masks, Setting, draw_known, get_setting, make_masks
+from .settings import Masks, Setting, check_aux_ratio, draw_known, get_setting, make_masks
 
 logger = logging.getLogger(__name__)
 
@@ -521,8 +521,8 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
     MetaLinkError
         One line naming the file (and line and column) for bad input; no output is written.
     """
-    if aux_ratio is not None and not 0.0 <= aux_ratio < 1.0:
-        raise MetaLinkError(f"--aux-ratio {aux_ratio} must be in [0, 1)")
+    if aux_ratio is not None:
+        check_aux_ratio(aux_ratio)
     if shots is not None and shots < 1:
         raise MetaLinkError(f"--shots {shots} must be at least 1")
     if shots is not None and support is None:

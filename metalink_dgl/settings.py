@@ -134,6 +134,13 @@ def draw_known(observed: torch.Tensor, ratio: float, generator: torch.Generator)
     return (rank < k[:, None].cpu()).to(observed.device) & observed
 
 
+def check_aux_ratio(ratio: float) -> float:
+    """``ratio`` if it is a valid ``--aux-ratio`` (in [0, 1)), else a one-line :class:`MetaLinkError`."""
+    if not 0.0 <= ratio < 1.0:
+        raise MetaLinkError(f"--aux-ratio {ratio} must be in [0, 1)")
+    return ratio
+
+
 def draw_aux(candidates: torch.Tensor, n_rows: int, ratio: float, generator: torch.Generator) -> torch.Tensor:
     """Per row, an independent random ``round(ratio * #candidates)`` subset of the candidate tasks.
 
