@@ -14,13 +14,16 @@ from metalink_dgl.metrics import LABELS
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False), help="best.pt or last.pt of a run.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Featurized-graph cache.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--aux-ratio", type=float, default=None,
+              help="Score the test molecules with each revealing this fraction of auxiliary tasks (a fresh seeded "
+              "draw) instead of the saved draw.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full metrics as JSON.")
-def command(checkpoint, cache_dir, device, as_json):
+def command(checkpoint, cache_dir, device, aux_ratio, as_json):
     """Test metric of a checkpoint (ROC-AUC, mAP for coco) on the split and revealed/queried draw it was
     trained with; for fewshot, accuracy on its test episodes."""
     from metalink_dgl.pipeline import evaluate_checkpoint
 
-    metrics = evaluate_checkpoint(checkpoint, cache_dir=cache_dir, device=device)
+    metrics = evaluate_checkpoint(checkpoint, aux_ratio=aux_ratio, cache_dir=cache_dir, device=device)
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
     elif metrics["metric"] == "accuracy":

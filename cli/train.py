@@ -9,8 +9,8 @@ import click
 from metalink_dgl.config import OPTIMIZERS, SPLIT_KINDS, TrainConfig
 from metalink_dgl.device import DEVICES
 from metalink_dgl.metrics import LABELS
-from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS
-from metalink_dgl.settings import SETTINGS
+from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MODELS
+from metalink_dgl.settings import HELDOUT_PICKS, SETTINGS
 
 from .options import dataset_options, split_task_columns
 
@@ -33,11 +33,18 @@ def _fmt(stats: dict) -> str:
               " also fixes which pairs are scored.")
 @click.option("--heldout-ratio", type=float, default=D.heldout_ratio, show_default=True,
               help="Fraction of tasks held out of training (meta settings).")
+@click.option("--heldout-tasks", type=click.Choice(list(HELDOUT_PICKS)), default=D.heldout_tasks, show_default=True,
+              help="Which tasks are held out (meta settings): a seeded random sample, or the last columns "
+              "(the same tasks for every seed, as in the authors' code).")
 @click.option("--shots", type=int, default=None,
               help="Support examples labelled on the held-out tasks at test time (meta settings) [default: 256];"
               " fewshot: support images per class, K [default: 5].")
 @click.option("--support-ratio", type=float, default=D.support_ratio, show_default=True,
               help="Fraction of a training minibatch used as support in meta episodes.")
+@click.option("--model", type=click.Choice(list(MODELS)), default=D.model, show_default=True,
+              help="MetaLink, or a baseline on the same pairs: labels-as-features (revealed labels appended to the "
+              "embedding; standard/relational) or baseline++ (cosine heads, new-task heads fitted on the support set; "
+              "meta settings). Baselines need --layers 0.")
 @click.option("--layers", type=int, default=D.layers, show_default=True,
               help="Knowledge-graph layers (0 = plain multi-head model; fewshot: Meta-Baseline).")
 @click.option("--encoder", type=click.Choice([*ENCODERS, *IMAGE_ENCODERS]), default=None,
@@ -75,15 +82,15 @@ def _fmt(stats: dict) -> str:
               help="adam, or sgd with momentum 0.9 (the few-shot recipe).")
 @click.option("--max-molecules", type=int, default=None, help="Train on a seeded random slice of this many molecules.")
 @click.option("--device", type=click.Choice(DEVICES), default=D.device, show_default=True)
+@click.option("--threads", type=int, default=D.threads, show_default=True,
+              help="Torch CPU threads (0: torch's default). On a shared machine, 1 per concurrent job avoids "
+              "oversubscription.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory [default: runs/<dataset>-<setting>-L<layers>].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out; finished seeds are skipped.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
-def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, data_root, setting, aux_ratio, heldout_ratio,
-            shots, support_ratio, layers, encoder, hidden, dropout, edge_pred, shared_weights, image_size, width,
-            pretrained, ways, query, episodes, test_episodes, pretrain_epochs, pretrain_lr, split_kind, seeds, epochs,
-            batch_size, lr, weight_decay, optimizer, max_molecules, device, out, resume, no_progress, extra_seeds):
+def command(task_columns, split_kind, seeds, extra_seeds, out, resume, no_progress, **options):
     """Train MetaLink on a dataset in one of the four settings (few-shot: N-way K-shot episodes) and report
     the test metric: ROC-AUC (molecules), mAP (coco) or accuracy with its 95% interval (fewshot)."""
     from metalink_dgl.training import train
@@ -91,25 +98,18 @@ def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, data_
     if extra_seeds and not seeds:
         raise click.UsageError(f"unexpected arguments {list(extra_seeds)}; seeds go after --seeds")
     seeds = list(seeds) + list(extra_seeds) or list(D.seeds)
-    config = TrainConfig(
-        dataset=dataset, data_root=data_root, smiles_column=smiles_column,
-        task_columns=split_task_columns(task_columns), skip_invalid=skip_invalid, cache_dir=cache_dir,
-        max_molecules=max_molecules, setting=setting, aux_ratio=aux_ratio, heldout_ratio=heldout_ratio, shots=shots,
-        support_ratio=support_ratio, layers=layers, encoder=encoder, hidden=hidden, dropout=dropout,
-        edge_pred=edge_pred, shared_weights=shared_weights, image_size=image_size, width=width, pretrained=pretrained,
-        ways=ways, query=query, episodes=episodes, test_episodes=test_episodes, pretrain_epochs=pretrain_epochs,
-        pretrain_lr=pretrain_lr, split=split_kind, seeds=seeds, epochs=epochs, batch_size=batch_size, lr=lr,
-        weight_decay=weight_decay, optimizer=optimizer, device=device,
-    )
+    config = TrainConfig(task_columns=split_task_columns(task_columns), split=split_kind, seeds=seeds, **options)
     if out is None:
-        out = str(Path("runs") / f"{Path(dataset).name.split('.')[0]}-{config.setting}-L{layers}")
+        variant = f"L{config.layers}" if config.model == "metalink" else config.model
+        out = str(Path("runs") / f"{Path(config.dataset).name.split('.')[0]}-{config.setting}-{variant}")
     config.out = out
     summary = train(config, resume=resume, progress=not no_progress)
     metric = summary["metric"]
     label = LABELS[metric]
     ci = ("   95% CI ± " + ", ".join(f"{100 * c:.1f}" for c in summary["test_ci95"])) if "test_ci95" in summary else ""
     click.echo(
-        f"{summary['dataset']} | {config.setting} | {config.encoder} L={layers} | seeds {summary['seeds']}\n"
+        f"{summary['dataset']} | {config.setting} | {config.model} {config.encoder} L={config.layers} | "
+        f"seeds {summary['seeds']}\n"
         f"  validation {label} {_fmt(summary[f'val_{metric}'])}\n"
         f"  test {label}       {_fmt(summary[f'test_{metric}'])}{ci}   (best epochs {summary['best_epochs']})\n"
         f"  results in {out}/summary.json"

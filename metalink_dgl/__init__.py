@@ -8,8 +8,9 @@ The data flow, one module each::
     data.make_split   -> seeded train/val/test       data/splits.py
     settings          -> revealed / queried masks    settings.py
     graph             -> knowledge graph             graph.py
-    nn.MetaLink       -> logits of queried pairs     nn/ (dgllife GNNs, ResNet-50 / ResNet-12)
+    nn.MetaLink       -> logits of queried pairs     nn/ (dgllife GNNs, ResNet-50 / ResNet-12, baselines)
     train / evaluate  -> loss, ROC-AUC / mAP, checkpoints   training.py, evaluation.py, loop.py
+    predict           -> a CSV with its gaps filled  prediction.py
 
 Few-shot classification (data.load_fewshot, N-way K-shot episodes as meta-setting blocks) is
 fewshot.py on the same graph, model and epoch loop.
@@ -27,6 +28,7 @@ from .errors import MetaLinkError  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .graph import build_knowledge_graph  # noqa: E402
 from .pipeline import evaluate_checkpoint, load_model  # noqa: E402
+from .prediction import predict  # noqa: E402
 from .settings import SETTINGS, Masks, make_masks, training_masks  # noqa: E402
 from .training import train  # noqa: E402
 
@@ -48,4 +50,5 @@ __all__ = [
     "evaluate",
     "evaluate_checkpoint",
     "load_model",
+    "predict",
 ]

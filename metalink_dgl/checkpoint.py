@@ -48,6 +48,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise MetaLinkError(f"{path}: not a readable checkpoint (truncated or corrupt: {type(err).__name__})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+    found = ckpt.get("format") if isinstance(ckpt, dict) else None
+    if isinstance(found, str) and found != FORMAT and found.startswith(FORMAT.rsplit("/", 1)[0] + "/"):
+        raise MetaLinkError(f"{path}: checkpoint format {found!r} (metalink-dgl {ckpt.get('version', '?')}) cannot be "
+                            f"read by metalink-dgl {__version__}, which reads {FORMAT!r}; use the version that wrote "
+                            "it or retrain")
+    if found != FORMAT:
         raise MetaLinkError(f"{path}: not a metalink-dgl checkpoint (expected format {FORMAT!r})")
     return ckpt

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from .errors import MetaLinkError
-from .nn.encoders import ENCODERS
-from .nn.model import EDGE_PREDICTORS
+from .nn import EDGE_PREDICTORS, ENCODERS, MODELS
 from .nn.vision import IMAGE_ENCODERS
-from .settings import SETTINGS
+from .settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 
 #: ``--dataset`` names read from ``--data-root`` instead of a CSV.
 IMAGE_DATASETS = ("coco", "fewshot")
@@ -45,8 +44,10 @@ class TrainConfig:
     setting: str | None = None  # relational (meta for fewshot: its episodes are meta by construction)
     aux_ratio: float = 0.2  # fraction of auxiliary tasks each query example reveals (relational)
     heldout_ratio: float = 0.2  # fraction of tasks held out of training (meta)
+    heldout_tasks: str = "random"  # which: a seeded sample, or the last columns (the authors' protocol)
     shots: int | None = None  # meta: support examples on the held-out tasks at test (256); fewshot: K per class (5)
     support_ratio: float = 0.5  # fraction of a training minibatch used as support (meta)
+    model: str = "metalink"  # or a baseline: labels-as-features, baseline++ (no KG layers)
     layers: int = 2  # KG layers L
     encoder: str | None = None  # gcn; resnet50 for coco, resnet12 for fewshot
     hidden: int = 256
@@ -70,6 +71,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     optimizer: str = "adam"  # sgd: momentum 0.9 (the few-shot recipe)
     device: str = "auto"
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default (one per core)
     out: str = "runs/default"
 
     def __post_init__(self):
@@ -84,8 +86,10 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise :class:`MetaLinkError` naming the first bad option; return ``self``."""
+        check_aux_ratio(self.aux_ratio)
         images = self.kind != "molecules"
         encoders = IMAGE_ENCODERS if images else ENCODERS
+        meta = SETTINGS.get(self.setting, SETTINGS["standard"]).meta
         checks = [
             (not images or self.data_root is not None,
              f"--dataset {self.dataset} needs --data-root, the folder that holds the data"),
@@ -112,19 +116,29 @@ class TrainConfig:
             (self.optimizer in OPTIMIZERS, f"--optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}"),
             (self.edge_pred in EDGE_PREDICTORS,
              f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
-            (0.0 <= self.aux_ratio < 1.0, f"--aux-ratio {self.aux_ratio} must be in [0, 1)"),
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
+            (self.heldout_tasks in HELDOUT_PICKS,
+             f"--heldout-tasks {self.heldout_tasks!r} is not one of {', '.join(HELDOUT_PICKS)}"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
+            (self.model in MODELS, f"--model {self.model!r} is not one of {', '.join(MODELS)}"),
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),
-            (self.layers >= 1 or self.kind == "fewshot" or not SETTINGS.get(self.setting, SETTINGS["standard"]).meta,
-             f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head"),
+            (self.model == "metalink" or self.layers == 0,
+             f"--model {self.model} has no knowledge-graph layers: pass --layers 0"),
+            (self.layers >= 1 or self.kind == "fewshot" or not meta or self.model != "metalink",
+             f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head "
+             "(or use --model baseline++ --layers 0)"),
+            (self.kind != "fewshot" or self.model == "metalink",
+             f"--dataset fewshot runs MetaLink (--layers 0: Meta-Baseline), not --model {self.model}"),
+            (self.model != "labels-as-features" or not meta,
+             f"--model labels-as-features has no head for new tasks: it cannot run --setting {self.setting}"),
             (self.hidden >= 1, f"--hidden {self.hidden} must be positive"),
             (0.0 <= self.dropout < 1.0, f"--dropout {self.dropout} must be in [0, 1)"),
             (self.epochs >= 1, f"--epochs {self.epochs} must be at least 1"),
             (self.batch_size >= (1 if self.kind == "fewshot" else 2),
              f"--batch-size {self.batch_size} must be at least 2 (1 episode for fewshot)"),
             (self.lr > 0, f"--lr {self.lr} must be positive"),
+            (self.threads >= 0, f"--threads {self.threads} must be >= 0"),
             (len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds),
              f"--seeds {self.seeds} must be distinct"),
             (self.max_molecules is None or self.max_molecules >= 10,

@@ -39,24 +39,22 @@ class EvalDraw:
 
     @classmethod
     def create(cls, Y: torch.Tensor, split, setting: Setting, *, seed: int, aux_ratio: float,
-               heldout_ratio: float, shots: int, source: str = "dataset") -> EvalDraw:
-        """Draw for ``split`` (``.train/.val/.test`` row arrays) of the labels ``Y`` (N, T)."""
+               heldout_ratio: float, shots: int, heldout_pick: str = "random", source: str = "dataset") -> EvalDraw:
+        """Draw for ``split`` (``.train/.val/.test`` row arrays) of the labels ``Y`` (N, T).
+
+        ``heldout_pick`` chooses the held-out tasks (:func:`metalink_dgl.settings.split_tasks`).
+        """
         T = Y.shape[1]
         generator = torch.Generator().manual_seed(10_007 * seed + 1)
-        heldout = split_tasks(T, heldout_ratio, seed) if setting.meta else torch.zeros(T, dtype=torch.bool)
+        heldout = (split_tasks(T, heldout_ratio, seed, heldout_pick) if setting.meta
+                   else torch.zeros(T, dtype=torch.bool))
         seen = ~heldout
         aux = {name: draw_aux(seen, len(rows), aux_ratio, generator) for name, rows in
                (("val", split.val), ("test", split.test))}
         support = torch.zeros(0, dtype=torch.long)
         if setting.meta:
             train = torch.as_tensor(np.asarray(split.train), dtype=torch.long)
-            labelled = train[(~torch.isnan(Y[train][:, heldout])).any(dim=1)]
-            if len(labelled) < shots:
-                raise MetaLinkError(
-                    f"{source}: only {len(labelled)} training examples are labelled on the "
-                    f"{int(heldout.sum())} held-out tasks; --shots {shots} needs {shots} (lower --shots)"
-                )
-            support = labelled[torch.randperm(len(labelled), generator=generator)[:shots]].sort().values
+            support = draw_support(Y, train, heldout, shots, generator, source=source)
         return cls(heldout=heldout, support=support, aux=aux)
 
     def state(self) -> dict:
@@ -82,3 +80,36 @@ class EvalDraw:
             "val": block("val", split.val),
             "test": block("test", split.test),
         })
+
+
+def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, shots: int, generator: torch.Generator,
+                 *, source: str, rows_name: str = "training molecules", targets_name: str = "held-out") -> torch.Tensor:
+    """A seeded choice of ``shots`` support rows among ``rows`` labelled on at least one target task.
+
+    Parameters
+    ----------
+    Y : Tensor, (N, T)
+    rows : LongTensor, (R,)
+        Candidate rows of ``Y``.
+    targets : BoolTensor, (T,)
+    shots : int
+    generator : torch.Generator
+    source, rows_name, targets_name : str
+        File, kind of rows and kind of tasks, for the message.
+
+    Returns
+    -------
+    LongTensor, (shots,), sorted rows of ``Y``.
+
+    Raises
+    ------
+    MetaLinkError
+        If fewer than ``shots`` candidate rows are labelled on the target tasks.
+    """
+    labelled = rows[(~torch.isnan(Y[rows][:, targets])).any(dim=1)]
+    if len(labelled) < shots:
+        raise MetaLinkError(
+            f"{source}: only {len(labelled)} {rows_name} are labelled on the {int(targets.sum())} {targets_name} "
+            f"tasks; --shots {shots} needs {shots} (lower --shots)"
+        )
+    return labelled[torch.randperm(len(labelled), generator=generator)[:shots]].sort().values

@@ -35,7 +35,8 @@ def forward_masks(model, z: torch.Tensor, Y: torch.Tensor, masks: Masks,
     kg = build_knowledge_graph(masks.revealed.to(device), Y.to(device))
     T = Y.shape[1]
     task_ids = torch.where(masks.new_tasks, torch.full((T,), -1), torch.arange(T)).to(device)
-    logits = model.predict(z, kg, task_ids, rows.to(device), tasks.to(device), task_feats)
+    extra = {} if task_feats is None else {"task_feats": task_feats}  # MetaLink only; baselines have none
+    logits = model.predict(z, kg, task_ids, rows.to(device), tasks.to(device), **extra)
     return logits, rows, tasks
 
 

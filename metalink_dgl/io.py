@@ -17,12 +17,28 @@ import torch
 from .errors import MetaLinkError
 
 
-def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
+def check_parent_dir(path: str | os.PathLike) -> Path:
+    """``Path(path)``; raises :class:`MetaLinkError` if its directory does not exist."""
     path = Path(path)
     if not path.parent.is_dir():
         raise MetaLinkError(f"{path}: directory {path.parent} does not exist; create it first")
+    return path
+
+
+def atomic_write_stream(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:
+    """Call ``write(fh)`` on a temporary file beside ``path`` and move it over ``path`` only if it returns.
+
+    For output produced piece by piece: if ``write`` raises, ``path`` is left as it was (absent,
+    or the previous file), the temporary file is removed and the exception propagates.
+    """
+    return _atomic(path, write, mode)
+
+
+def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
+    path = check_parent_dir(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it the mode a plain open() would
         with os.fdopen(fd, mode) as fh:
             write(fh)
             fh.flush()
@@ -33,6 +49,12 @@ def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) ->
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -16,9 +17,9 @@ from .device import resolve_device
 from .draw import EvalDraw
 from .errors import MetaLinkError
 from .evaluation import evaluate
-from .nn import MetaLink, build_encoder, build_image_encoder, load_backbone
+from .nn import MODELS, BaselinePlusPlus, LabelsAsFeatures, MetaLink, build_encoder, build_image_encoder, load_backbone
 from .nn.encoders import ENCODERS
-from .settings import get_setting
+from .settings import check_aux_ratio, get_setting
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,9 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)))
 
 
-def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False) -> MetaLink:
-    """The MetaLink model that ``config`` describes, for ``n_tasks`` task heads.
+def build_model(config: TrainConfig, n_tasks: int,
+                pretrained: bool = False) -> MetaLink | LabelsAsFeatures | BaselinePlusPlus:
+    """The model that ``config`` describes (MetaLink or a baseline), for ``n_tasks`` task heads.
 
     With ``pretrained``, an image backbone starts from ``config.pretrained`` (a local file;
     without one it is randomly initialised, and the log says so).
@@ -70,17 +72,28 @@ def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False) -> 
             log.info("%s backbone initialised from %s", config.encoder, config.pretrained)
         elif pretrained:
             log.info("%s backbone randomly initialised (no --pretrained weights file given)", config.encoder)
-    return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
-                    edge_pred=config.edge_pred, shared_weights=config.shared_weights)
+    if config.model == "metalink":
+        return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
+                        edge_pred=config.edge_pred, shared_weights=config.shared_weights)
+    return MODELS[config.model](encoder, n_tasks, config.hidden)
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MetaLink, TrainConfig, dict]:
+def load_model(path: str | os.PathLike,
+               device: torch.device | str = "cpu") -> tuple[torch.nn.Module, TrainConfig, dict]:
     """Rebuild the model of a checkpoint; returns ``(model, config, checkpoint)``.
 
-    Raises :class:`MetaLinkError` if the weights do not fit the model its config describes.
+    Raises :class:`MetaLinkError` (naming ``path``) if the file is not a readable checkpoint, if
+    its config is not one this version understands, or if the weights do not fit the model its
+    config describes.
     """
     ckpt = load_checkpoint(path)
-    config = TrainConfig.from_dict(ckpt["config"])
+    missing = [key for key in ("config", "task_names", "state_dict") if key not in ckpt]
+    if missing:
+        raise MetaLinkError(f"{path}: incomplete metalink-dgl checkpoint (no {', '.join(missing)})")
+    try:
+        config = TrainConfig.from_dict(ckpt["config"]).validate()
+    except (MetaLinkError, TypeError) as err:
+        raise MetaLinkError(f"{path}: {err}") from None
     model = build_model(config, len(ckpt["task_names"]))
     try:
         model.load_state_dict(ckpt["state_dict"])
@@ -90,10 +103,14 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     return model.to(device), config, ckpt
 
 
-def evaluate_checkpoint(path: str | os.PathLike, *, cache_dir: str | None = None, device: str = "auto",
-                        progress: bool = False) -> dict:
+def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = None, cache_dir: str | None = None,
+                        device: str = "auto", progress: bool = False) -> dict:
     """Test metric of a checkpoint: ROC-AUC (mAP for COCO) on the split and draw saved in it, or
-    few-shot accuracy on the seed's test episodes."""
+    few-shot accuracy on the seed's test episodes.
+
+    ``aux_ratio`` scores the same test examples with each revealing that fraction of the
+    auxiliary tasks instead (a fresh draw with the run's seed; Figure 4 of the paper).
+    """
     dev = resolve_device(device)
     model, config, ckpt = load_model(path, dev)
     if config.kind == "fewshot":
@@ -104,10 +121,16 @@ def evaluate_checkpoint(path: str | os.PathLike, *, cache_dir: str | None = None
     if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
         raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
                             "(different tasks or examples)")
+    setting = get_setting(config.setting)
     draw = EvalDraw.from_state(ckpt["draw"])
-    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"],
-                    get_setting(config.setting), draw.heldout, draw.support, data.dataset.task_names,
-                    batch_size=config.batch_size, device=dev, metric=data.metric)
+    if aux_ratio is not None:
+        split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
+        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=check_aux_ratio(aux_ratio),
+                               heldout_ratio=config.heldout_ratio, shots=config.shots,
+                               heldout_pick=config.heldout_tasks, source=str(path))
+    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting,
+                    draw.heldout, draw.support, data.dataset.task_names, batch_size=config.batch_size, device=dev,
+                    metric=data.metric)
 
 
 def _n_rows(split: dict) -> int:

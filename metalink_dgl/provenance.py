@@ -16,14 +16,18 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def git_commit(path: str | os.PathLike = _PACKAGE_ROOT) -> str:
-    """HEAD of the repository holding ``path``, with ``-dirty`` if tracked files changed; ``unknown`` outside git."""
+    """HEAD of the repository holding ``path``; ``unknown`` outside git.
+
+    ``-dirty`` is appended if a tracked file outside ``results/`` changed: results written by
+    a run (benchmark records, tables) do not change the code that produced them.
+    """
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, check=True)
         return done.stdout.strip()
 
     try:
         sha = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,top)results")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + ("-dirty" if dirty else "")

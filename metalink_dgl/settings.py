@@ -114,6 +114,33 @@ def make_masks(
     )
 
 
+def draw_known(observed: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:
+    """Per row, an independent random ``round(ratio * #observed in the row)`` subset of its observed entries.
+
+    Parameters
+    ----------
+    observed : BoolTensor, (B, T)
+    ratio : float in [0, 1)
+    generator : torch.Generator (CPU), for reproducibility
+
+    Returns
+    -------
+    BoolTensor, (B, T), within ``observed``
+    """
+    k = torch.round(ratio * observed.sum(dim=1))
+    scores = torch.rand(observed.shape, generator=generator)
+    scores[~observed.cpu()] = 2.0  # after every observed entry
+    rank = scores.argsort(dim=1).argsort(dim=1)
+    return (rank < k[:, None].cpu()).to(observed.device) & observed
+
+
+def check_aux_ratio(ratio: float) -> float:
+    """``ratio`` if it is a valid ``--aux-ratio`` (in [0, 1)), else a one-line :class:`MetaLinkError`."""
+    if not 0.0 <= ratio < 1.0:
+        raise MetaLinkError(f"--aux-ratio {ratio} must be in [0, 1)")
+    return ratio
+
+
 def draw_aux(candidates: torch.Tensor, n_rows: int, ratio: float, generator: torch.Generator) -> torch.Tensor:
     """Per row, an independent random ``round(ratio * #candidates)`` subset of the candidate tasks.
 
@@ -141,8 +168,13 @@ def draw_aux(candidates: torch.Tensor, n_rows: int, ratio: float, generator: tor
     return out
 
 
-def split_tasks(n_tasks: int, heldout_ratio: float, seed: int) -> torch.Tensor:
-    """Seeded choice of the tasks held out of training in the meta settings.
+#: How the held-out tasks are chosen: a seeded random sample, or the last task columns
+#: (the authors' code holds out the last 20% of the columns, the same tasks for every seed).
+HELDOUT_PICKS = ("random", "last")
+
+
+def split_tasks(n_tasks: int, heldout_ratio: float, seed: int, pick: str = "random") -> torch.Tensor:
+    """Choice of the tasks held out of training in the meta settings (``pick`` in :data:`HELDOUT_PICKS`).
 
     Returns
     -------
@@ -154,9 +186,11 @@ def split_tasks(n_tasks: int, heldout_ratio: float, seed: int) -> torch.Tensor:
     n_held = min(max(1, int(round(heldout_ratio * n_tasks))), n_tasks - 1)
     if n_held < 1:
         raise MetaLinkError(f"the meta settings need at least 2 tasks; the dataset has {n_tasks}")
-    perm = np.random.default_rng(seed).permutation(n_tasks)
+    if pick not in HELDOUT_PICKS:
+        raise MetaLinkError(f"--heldout-tasks {pick!r} is not one of {', '.join(HELDOUT_PICKS)}")
+    order = np.random.default_rng(seed).permutation(n_tasks) if pick == "random" else np.arange(n_tasks)[::-1].copy()
     held = torch.zeros(n_tasks, dtype=torch.bool)
-    held[torch.from_numpy(perm[:n_held])] = True
+    held[torch.from_numpy(order[:n_held])] = True
     return held
 
 

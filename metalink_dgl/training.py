@@ -34,18 +34,23 @@ from .evaluation import evaluate, forward_masks
 from .fewshot import prepare_fewshot, train_fewshot_seed
 from .io import atomic_write_json
 from .loop import check_run_dir, fit, make_optimizer, seconds_per_epoch, summarize
-from .nn import MetaLink
 from .pipeline import Prepared, build_model, prepare_data
 from .plots import plot_history
 from .provenance import provenance
 from .settings import Setting, get_setting, training_masks
 
 
-def train_epoch(model: MetaLink, data: Prepared, rows: torch.Tensor, setting: Setting, seen: torch.Tensor,
+def train_epoch(model: torch.nn.Module, data: Prepared, rows: torch.Tensor, setting: Setting, seen: torch.Tensor,
                 config: TrainConfig, optimizer: torch.optim.Optimizer, generator: torch.Generator,
                 device: torch.device, progress: bool) -> float:
-    """One pass over ``rows`` in random (augmented, for images) minibatches; returns the mean BCE over queried pairs."""
+    """One pass over ``rows`` in random (augmented, for images) minibatches; returns the mean BCE over queried
+    pairs.
+
+    The minibatch masks are those of ``model.training_setting(setting)`` (the setting itself
+    for MetaLink; Baseline++ trains a plain classifier on the seen tasks).
+    """
     model.train()
+    setting = model.training_setting(setting)
     order = rows[torch.randperm(len(rows), generator=generator)]
     total, count = 0.0, 0
     batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
@@ -85,7 +90,8 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
     torch.manual_seed(seed)
     split: Split = data.dataset.make_split(config.split, seed)
     draw = EvalDraw.create(data.Y, split, setting, seed=seed, aux_ratio=config.aux_ratio,
-                           heldout_ratio=config.heldout_ratio, shots=config.shots, source=data.dataset.source)
+                           heldout_ratio=config.heldout_ratio, shots=config.shots,
+                           heldout_pick=config.heldout_tasks, source=data.dataset.source)
     seen = ~draw.heldout
     run_dir.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     atomic_write_json(run_dir / "config.json", {**config.to_dict(), "seed": seed, "version": __version__})
@@ -127,6 +133,8 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     """Train every seed of ``config`` into ``config.out``; returns the summary over seeds."""
     config.validate()
     resolve_device(config.device)  # fail before featurizing
+    if config.threads:
+        torch.set_num_threads(config.threads)
     out = Path(config.out)
     if config.kind == "fewshot":
         prepared = prepare_fewshot(config)

@@ -62,3 +62,45 @@ def assert_queried_labels_unused(run, Y: torch.Tensor) -> dict:
 def leak_check():
     """:func:`assert_queried_labels_unused`, for tests in any folder."""
     return assert_queried_labels_unused
+@pytest.fixture(scope="session")
+def sider():
+    """The bundled SIDER set (1427 molecules x 27 tasks)."""
+    from metalink_dgl.data import load_dataset
+
+    return load_dataset("sider")
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoint(tmp_path_factory, sider):
+    """Factory ``(setting="relational", **config) -> Path``: a complete checkpoint of an untrained SIDER model.
+
+    Built, not trained (instant): for tests of what reads checkpoints, not of what the model learned.
+    """
+    import torch
+
+    from metalink_dgl.checkpoint import save_checkpoint
+    from metalink_dgl.config import TrainConfig
+    from metalink_dgl.data import make_split
+    from metalink_dgl.draw import EvalDraw
+    from metalink_dgl.pipeline import build_model
+    from metalink_dgl.settings import get_setting
+
+    made = {}
+
+    def make(setting: str = "relational", **config):
+        key = (setting, tuple(sorted(config.items())))
+        if key not in made:
+            cfg = TrainConfig(dataset="sider", setting=setting, **{"hidden": 16, "batch_size": 8, **config})
+            torch.manual_seed(0)
+            model = build_model(cfg, sider.n_tasks)
+            split = make_split(sider.smiles, "random", 0)
+            draw = EvalDraw.create(torch.from_numpy(sider.Y), split, get_setting(setting), seed=0,
+                                   aux_ratio=cfg.aux_ratio, heldout_ratio=cfg.heldout_ratio, shots=cfg.shots)
+            path = tmp_path_factory.mktemp("checkpoint") / f"{setting}.pt"
+            save_checkpoint(path, config=cfg.to_dict(), task_names=sider.task_names, state_dict=model.state_dict(),
+                            draw=draw.state(), seed=0, epoch=0,
+                            split={k: torch.as_tensor(getattr(split, k)) for k in ("train", "val", "test")})
+            made[key] = path
+        return made[key]
+
+    return make

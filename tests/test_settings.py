@@ -88,3 +88,12 @@ def test_split_tasks_and_bad_names():
         split_tasks(12, 1.0, seed=0)
     with pytest.raises(MetaLinkError, match="standard, relational, meta, relational-meta"):
         get_setting("semi")
+
+
+def test_heldout_last_is_the_last_columns_for_every_seed():
+    for seed in (0, 1, 2):
+        held = split_tasks(27, 0.2, seed, "last")
+        assert held.nonzero().flatten().tolist() == list(range(22, 27))
+    assert not torch.equal(split_tasks(27, 0.2, 0), split_tasks(27, 0.2, 1))  # random differs by seed
+    with pytest.raises(MetaLinkError, match="--heldout-tasks 'first'"):
+        split_tasks(27, 0.2, 0, "first")

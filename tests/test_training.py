@@ -11,6 +11,7 @@ import torch
 import metalink_dgl.training as train_module
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.draw import EvalDraw
+from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.evaluation import score_rows
 from metalink_dgl.pipeline import evaluate_checkpoint, load_model, prepare_data
 from metalink_dgl.settings import SETTINGS
@@ -125,6 +126,13 @@ def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, kill_o
     metrics = json.loads((tmp_path / "run" / "seed_0" / "metrics.json").read_text())
     again = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", device="cpu")
     assert again["roc_auc"] == metrics["test_roc_auc"]
+    # a fresh draw at the run's own aux ratio is the saved draw; another ratio scores other pairs
+    same = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", aux_ratio=config.aux_ratio, device="cpu")
+    assert same == again
+    more = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", aux_ratio=0.6, device="cpu")
+    assert more["n_pairs"] < again["n_pairs"]
+    with pytest.raises(MetaLinkError, match="aux-ratio 1.0"):
+        evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", aux_ratio=1.0, device="cpu")
 
     # the same run killed during its third epoch, then resumed, ends with the same numbers
     interrupted = _config(tmp_path, epochs=3, out=str(tmp_path / "killed"))
@@ -137,3 +145,24 @@ def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, kill_o
     resumed = json.loads((tmp_path / "killed" / "seed_0" / "metrics.json").read_text())
     assert resumed["test_roc_auc"] == metrics["test_roc_auc"]
     assert resumed["test"]["per_task"] == metrics["test"]["per_task"]
+
+
+@pytest.mark.parametrize("model,setting", [("labels-as-features", "relational"), ("baseline++", "relational-meta")])
+def test_baselines_train_on_the_same_draw_and_reload(tmp_path, monkeypatch, model, setting):
+    trained_on = []
+    original = train_module.training_masks
+
+    def spy(Y, s, *args, **kwargs):
+        trained_on.append(s.name)
+        return original(Y, s, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "training_masks", spy)
+    config = _config(tmp_path, model=model, layers=0, setting=setting, epochs=2, shots=64)
+    summary = train(config, progress=False)
+    assert set(trained_on) == {"standard" if model == "baseline++" else setting}
+    reference = _config(tmp_path, setting=setting, epochs=1, shots=64, out=str(tmp_path / "metalink"))
+    train(reference, progress=False)
+    draw = [json.loads((tmp_path / d / "seed_0" / "draw.json").read_text()) for d in ("run", "metalink")]
+    assert draw[0] == draw[1]  # scored on the same pairs as MetaLink
+    again = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", device="cpu")
+    assert again["roc_auc"] == summary["test_roc_auc"]["values"][0] and again["n_tasks_scored"] > 0

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: Cell values accepted in a task column (after stripping spaces); empty = unknown label.
 _LABELS = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "": np.nan}
+#: What a bad task value's message suggests by default.
+TASK_COLUMNS_HINT = "if this is not a task column, list the task columns with task_columns / --task-columns"
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class MoleculeDataset:
         missing = [t for t in names if t not in position]
         if missing:
             raise MetaLinkError(f"{self.source}: unknown task {missing[0]!r}; the tasks are "
-                                f"{_preview(self.task_names)}")
+                                f"{preview(self.task_names)}")
         cols = [position[t] for t in names]
         return MoleculeDataset(self.name, self.source, list(self.smiles), self.Y[:, cols], list(names),
                                self.lines.copy(), self.n_invalid)
@@ -138,7 +140,7 @@ class MoleculeDataset:
 
 
 def load_dataset(name_or_path: str, smiles_column: str | None = None, task_columns: Sequence[str] | None = None,
-                 skip_invalid: bool = False) -> MoleculeDataset:
+                 skip_invalid: bool = False, label_hint: str = TASK_COLUMNS_HINT) -> MoleculeDataset:
     """Load a bundled MoleculeNet set or a user CSV of SMILES + 0/1 task columns.
 
     Parameters
@@ -153,6 +155,8 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     skip_invalid : bool
         For a user CSV, drop rows RDKit cannot parse (with one warning) instead of raising.
         Bundled data always drop them with one warning.
+    label_hint : str
+        How to fix a bad task value, the end of its message.
 
     Returns
     -------
@@ -175,7 +179,8 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
         smiles_col = smiles_column or bundled.smiles_column
         if task_columns is None:
             task_columns = [c for c in header if c != smiles_col and c not in bundled.exclude]
-        return _build(key.lower(), str(path), frame, smiles_col, task_columns, drop_invalid=True)
+        return _build(key.lower(), str(path), frame, smiles_col, task_columns, drop_invalid=True,
+                      label_hint=label_hint)
 
     path = Path(os.path.expanduser(key))
     if not path.is_file():
@@ -184,15 +189,15 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     if not path.name.lower().endswith((".csv", ".csv.gz")):
         raise MetaLinkError(f"{path}: expected a .csv or .csv.gz file of SMILES + task columns")
     frame = _read_csv(path, str(path))
-    smiles_col = _find_smiles_column(frame.header, smiles_column, str(path))
+    smiles_col = find_smiles_column(frame.header, smiles_column, str(path))
     if task_columns is None:  # unnamed columns (e.g. a saved pandas index) are not tasks
         task_columns = [c for c in frame.header if c != smiles_col and c]
     name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
-    return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid)
+    return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid, label_hint=label_hint)
 
 
 @dataclass(frozen=True)
-class _Frame:
+class Frame:
     """Raw CSV cells; ``cells[i]`` (object array of str, one per column) came from file line ``lines[i]``."""
 
     header: list[str]
@@ -200,35 +205,41 @@ class _Frame:
     lines: np.ndarray  # (rows,) int64
 
 
-def _read_csv(path: Path, source: str) -> _Frame:
+def _read_csv(path: Path, source: str) -> Frame:
     try:
         raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
                           skip_blank_lines=False, compression="infer", encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise MetaLinkError(f"{source}: the file is empty; expected a header line and one row per molecule") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as err:
-        raise MetaLinkError(f"{source}: cannot read as CSV ({_first_line(err)})") from None
+        raise MetaLinkError(f"{source}: cannot read as CSV ({first_line(err)})") from None
     raw = raw.fillna("")
     header = [str(c).strip() for c in raw.iloc[0]]
+    check_header(header, source)
+    cells = raw.iloc[1:].to_numpy(dtype=object)
+    lines = np.arange(2, len(raw) + 1, dtype=np.int64)
+    keep = ~(cells == "").all(axis=1)  # blank lines
+    if not keep.any():
+        raise MetaLinkError(f"{source}: the file has a header but no rows")
+    return Frame(header, cells[keep], lines[keep])
+
+
+def check_header(header: Sequence[str], source: str) -> None:
+    """Raise :class:`MetaLinkError` if a non-empty column name occurs twice in ``header`` (line 1)."""
     seen: set[str] = set()
     for col in header:
         if col and col in seen:
             raise MetaLinkError(f"{source}: duplicate column {col!r} in the header (line 1); column names must be "
                                 "unique")
         seen.add(col)
-    cells = raw.iloc[1:].to_numpy(dtype=object)
-    lines = np.arange(2, len(raw) + 1, dtype=np.int64)
-    keep = ~(cells == "").all(axis=1)  # blank lines
-    if not keep.any():
-        raise MetaLinkError(f"{source}: the file has a header but no rows")
-    return _Frame(header, cells[keep], lines[keep])
 
 
-def _find_smiles_column(header: list[str], requested: str | None, source: str) -> str:
+def find_smiles_column(header: list[str], requested: str | None, source: str) -> str:
+    """The SMILES column of ``header``: ``requested`` if given, else ``smiles`` (any case); raises if none/several."""
     if requested is not None:
         if requested in header:
             return requested
-        raise MetaLinkError(f"{source}: no SMILES column {requested!r}; the columns are {_preview(header)}")
+        raise MetaLinkError(f"{source}: no SMILES column {requested!r}; the columns are {preview(header)}")
     if "smiles" in header:
         return "smiles"
     matches = [c for c in header if c.lower() == "smiles"]
@@ -238,30 +249,30 @@ def _find_smiles_column(header: list[str], requested: str | None, source: str) -
         raise MetaLinkError(f"{source}: several columns are named 'smiles' ({', '.join(matches)}); "
                             "choose one with smiles_column / --smiles-column")
     raise MetaLinkError(f"{source}: no SMILES column (looked for 'smiles', any case); the columns are "
-                        f"{_preview(header)}; name it with smiles_column / --smiles-column")
+                        f"{preview(header)}; name it with smiles_column / --smiles-column")
 
 
-def _build(name: str, source: str, frame: _Frame, smiles_col: str, task_columns: Sequence[str],
-           drop_invalid: bool) -> MoleculeDataset:
+def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: Sequence[str],
+           drop_invalid: bool, label_hint: str) -> MoleculeDataset:
     header = frame.header
     if smiles_col not in header:
-        raise MetaLinkError(f"{source}: no SMILES column {smiles_col!r}; the columns are {_preview(header)}")
+        raise MetaLinkError(f"{source}: no SMILES column {smiles_col!r}; the columns are {preview(header)}")
     task_columns = list(task_columns)
     if not task_columns:
         raise MetaLinkError(f"{source}: no task columns; the file needs a SMILES column and at least one 0/1 "
                             "task column")
     for col in task_columns:
         if col not in header:
-            raise MetaLinkError(f"{source}: unknown task column {col!r}; the columns are {_preview(header)}")
+            raise MetaLinkError(f"{source}: unknown task column {col!r}; the columns are {preview(header)}")
         if col == smiles_col:
             raise MetaLinkError(f"{source}: column {col!r} is the SMILES column and cannot be a task")
     if len(set(task_columns)) != len(task_columns):
         dup = next(c for c in task_columns if task_columns.count(c) > 1)
         raise MetaLinkError(f"{source}: task column {dup!r} is listed twice")
 
-    Y = _labels(frame, [header.index(c) for c in task_columns], task_columns, source)
+    Y = parse_labels(frame, [header.index(c) for c in task_columns], task_columns, source, hint=label_hint)
     smiles = [s.strip() for s in frame.cells[:, header.index(smiles_col)]]
-    valid = _parseable(smiles)
+    valid = parseable(smiles)
     lines = frame.lines
     n_invalid = int((~valid).sum())
     if n_invalid:
@@ -284,8 +295,23 @@ def _build(name: str, source: str, frame: _Frame, smiles_col: str, task_columns:
     return MoleculeDataset(name, source, smiles, Y, task_columns, lines.astype(np.int64), n_invalid)
 
 
-def _labels(frame: _Frame, positions: list[int], names: list[str], source: str) -> np.ndarray:
-    """Parse task cells into a float32 (N, T) array; the first bad cell (in file order) raises."""
+def parse_labels(frame: Frame, positions: list[int], names: list[str], source: str,
+                 hint: str = TASK_COLUMNS_HINT) -> np.ndarray:
+    """Parse the task cells of ``frame`` into a float32 (N, T) array; the first bad cell (in file order) raises.
+
+    Parameters
+    ----------
+    frame : Frame
+        N rows of raw cells with their file lines.
+    positions : list of int
+        Column of each of the T tasks in ``frame.cells``.
+    names : list of str
+        The T task names (for messages).
+    source : str
+        File name for messages.
+    hint : str
+        The end of the message for a bad value: how to fix it.
+    """
     cells = frame.cells[:, positions]
     ok = np.isin(cells, list(_LABELS))
     if not ok.all():  # tolerate surrounding spaces: strip only the cells that need it
@@ -296,15 +322,14 @@ def _labels(frame: _Frame, positions: list[int], names: list[str], source: str) 
         i, j = np.argwhere(~ok)[0]
         raise MetaLinkError(
             f"{source}, line {frame.lines[i]}, column {names[j]!r}: task value {cells[i, j]!r} is not 0, 1 or empty "
-            "(empty = unknown label); if this is not a task column, list the task columns with task_columns / "
-            "--task-columns")
+            f"(empty = unknown label); {hint}")
     Y = np.full(cells.shape, np.nan, dtype=np.float32)
     Y[(cells == "0") | (cells == "0.0")] = 0.0
     Y[(cells == "1") | (cells == "1.0")] = 1.0
     return Y
 
 
-def _parseable(smiles: list[str]) -> np.ndarray:
+def parseable(smiles: list[str]) -> np.ndarray:
     """(N,) bool: RDKit parses the SMILES (an empty one is invalid). RDKit's own logging is silenced."""
     with quiet_rdkit():
         return np.array([bool(s) and Chem.MolFromSmiles(s) is not None for s in smiles], dtype=bool)
@@ -321,11 +346,13 @@ def quiet_rdkit() -> Iterator[None]:
         RDLogger.EnableLog("rdApp.warning")
 
 
-def _preview(names: Sequence[str], limit: int = 8) -> str:
+def preview(names: Sequence[str], limit: int = 8) -> str:
+    """``'a', 'b', ... (N in all)``: the first ``limit`` names, for messages."""
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none)."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__

@@ -348,7 +348,7 @@ def cache_path(dataset: MoleculeDataset, featurizer: str, cache_dir: str | Path 
 
 
 def featurize(dataset: MoleculeDataset, featurizer: str = "canonical", cache_dir: str | Path | None = None,
-              progress: bool = True) -> MoleculeGraphs:
+              progress: bool = True, cache: bool = True) -> MoleculeGraphs:
     """Featurized graphs of every molecule of ``dataset``, from the disk cache when valid.
 
     Parameters
@@ -362,6 +362,9 @@ def featurize(dataset: MoleculeDataset, featurizer: str = "canonical", cache_dir
         rebuilt with a warning; an unwritable folder only costs a warning.
     progress : bool
         Show a tqdm bar while featurizing (only on a terminal).
+    cache : bool
+        Read and write the disk cache; False featurizes afresh and writes nothing (user inputs
+        seen once, e.g. the molecules given to ``predict``).
 
     Returns
     -------
@@ -369,6 +372,8 @@ def featurize(dataset: MoleculeDataset, featurizer: str = "canonical", cache_dir
         N molecules in dataset order.
     """
     spec = _spec(featurizer)
+    if not cache:
+        return _build_graphs(dataset, spec, progress)
     path = cache_path(dataset, featurizer, cache_dir)
     graphs = _load_cache(path, len(dataset), spec.name)
     if graphs is not None:

@@ -1,10 +1,14 @@
-"""Public neural-network API: the MetaLink layer, its relation module, the model, the edge predictor
-and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for images)."""
+"""Public neural-network API: the MetaLink layer, its relation module, the model, the edge predictor,
+the baselines and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for images)."""
 
+from .baselines import BaselinePlusPlus, LabelsAsFeatures
 from .conv import LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .model import EDGE_PREDICTORS, EdgePredictor, MetaLink
 from .vision import IMAGE_ENCODERS, ImageEncoder, ResNet12, build_image_encoder, load_backbone
+
+#: ``--model`` choices: MetaLink and the baselines that share its interface.
+MODELS = {"metalink": MetaLink, "labels-as-features": LabelsAsFeatures, "baseline++": BaselinePlusPlus}
 
 __all__ = [
     "LabelSAGEConv",
@@ -12,6 +16,9 @@ __all__ = [
     "MetaLink",
     "EdgePredictor",
     "EDGE_PREDICTORS",
+    "LabelsAsFeatures",
+    "BaselinePlusPlus",
+    "MODELS",
     "MoleculeEncoder",
     "ENCODERS",
     "build_encoder",

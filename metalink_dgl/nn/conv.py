@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dgl
 import dgl.function as fn
 import torch
 from dgl.nn.pytorch import HeteroGraphConv
@@ -75,13 +76,32 @@ class LabelSAGEConv(nn.Module):
             if graph.num_edges() == 0:
                 neigh = h_dst.new_zeros(h_dst.shape[0], self.out_feats)
             else:
-                graph.srcdata["wh"] = self.fc_neigh(h_src)
-                graph.edata["oy"] = self.fc_label(graph.edata[LABEL].to(h_src.dtype))
-                graph.apply_edges(fn.u_add_e("wh", "oy", "m"))
-                graph.edata["m"] = torch.relu(graph.edata["m"])
-                graph.update_all(fn.copy_e("m", "m"), fn.mean("m", "neigh"))
-                neigh = graph.dstdata["neigh"]
+                y = graph.edata[LABEL].to(h_src.dtype)
+                wh = self.fc_neigh(h_src)
+                if self.edge_feats == 1 and bool((y.abs() == 1).all()):
+                    neigh = self._binary_mean(graph, wh, y)
+                else:
+                    graph.srcdata["wh"] = wh
+                    graph.edata["oy"] = self.fc_label(y)
+                    graph.apply_edges(fn.u_add_e("wh", "oy", "m"))
+                    graph.edata["m"] = torch.relu(graph.edata["m"])
+                    graph.update_all(fn.copy_e("m", "m"), fn.mean("m", "neigh"))
+                    neigh = graph.dstdata["neigh"]
             return self.fc_update(torch.cat([neigh, h_dst], dim=-1))
+
+    def _binary_mean(self, graph, wh: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The mean message for labels in {-1, +1} without an (E, D_out) message tensor.
+
+        A source node sends one of only two messages, ``ReLU(W h_u - O)`` or ``ReLU(W h_u + O)``:
+        both are computed per node, (2 N_src, D_out), and each edge is re-pointed at its
+        sign's copy, so the mean is one sparse product over the edges.
+        """
+        o = self.fc_label.weight[:, 0]
+        messages = torch.relu(torch.stack([wh - o, wh + o], dim=1)).reshape(-1, self.out_feats)
+        src, dst = graph.edges()
+        signed = dgl.create_block((2 * src + (y[:, 0] > 0).long(), dst), num_src_nodes=messages.shape[0],
+                                  num_dst_nodes=graph.num_dst_nodes())
+        return dgl.ops.copy_u_mean(signed, messages)
 
     def extra_repr(self) -> str:
         return f"in_feats={self.in_feats}, out_feats={self.out_feats}, edge_feats={self.edge_feats}"

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import DATA, TASK
+from ..settings import Setting
 from .conv import MetaLinkConv
 
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
@@ -110,6 +111,10 @@ class MetaLink(nn.Module):
     def embed(self, inputs) -> torch.Tensor:
         """Encoder output, L2-normalised: (B, D)."""
         return F.normalize(self.encoder(inputs), dim=-1)
+
+    def training_setting(self, setting: Setting) -> Setting:
+        """MetaLink trains on the masks of the setting it is scored in (episodes in the meta settings)."""
+        return setting
 
     def task_features(self, task_ids: torch.Tensor) -> torch.Tensor:
         """Initial task node features, (T_b, D): ``w_j`` for ``task_ids >= 0``, ones for -1."""

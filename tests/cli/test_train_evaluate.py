@@ -25,11 +25,22 @@ def _error(result) -> str:
     return errors[0]
 
 
+@pytest.fixture
+def keep_threads():
+    """Restore torch's thread count after a test that sets it."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
-def test_train_then_evaluate_then_resume(tmp_path):
+def test_train_then_evaluate_then_resume(tmp_path, keep_threads):
     out = tmp_path / "run"
-    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out))
+    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out),
+                     "--threads", "1")
+    assert torch.get_num_threads() == 1
     assert result.exit_code == 0, result.output
+    assert json.loads((out / "seed_0" / "config.json").read_text())["threads"] == 1
     assert "test ROC-AUC" in result.output and "seeds [0, 1]" in result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seeds"] == [0, 1] and len(summary["test_roc_auc"]["values"]) == 2
@@ -40,7 +51,8 @@ def test_train_then_evaluate_then_resume(tmp_path):
     assert json.loads(result.stdout)["roc_auc"] == metrics["test_roc_auc"]
 
     assert "--resume" in _error(_invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "--out", str(out)))
-    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out), "--resume")
+    result = _invoke("train", *TINY, "--setting", "relational", "--seeds", "0", "1", "--out", str(out), "--resume",
+                     "--threads", "1")
     assert result.exit_code == 0 and json.loads((out / "summary.json").read_text()) == summary
 
 

@@ -102,3 +102,28 @@ def test_label_sage_on_a_homogeneous_graph():
     assert out.shape == (3, 6)
     with pytest.raises(KeyError):
         LabelSAGEConv(4, 6)(dgl.graph(([0], [1]), num_nodes=2), torch.randn(2, 4))  # no labels on the edges
+
+
+@pytest.mark.parametrize("labels", [[1.0, -1.0, 1.0, -1.0], [0.5, -2.0, 0.0, 3.0]], ids=["binary", "real-valued"])
+def test_label_sage_matches_the_dense_reference_with_gradients(labels, monkeypatch):
+    """Binary labels take the two-messages-per-node path, other values the per-edge path: same eq. 3."""
+    torch.manual_seed(0)
+    calls = []
+    fast = LabelSAGEConv._binary_mean
+    monkeypatch.setattr(LabelSAGEConv, "_binary_mean", lambda self, *a: calls.append(1) or fast(self, *a))
+    g = dgl.heterograph({("data", "labels", "task"): ([0, 1, 2, 2], [0, 0, 1, 0])},
+                        num_nodes_dict={"data": 3, "task": 2})
+    y = torch.tensor(labels)[:, None]
+    g.edata[LABEL] = y
+    mod = LabelSAGEConv((8, 6), 5)
+    h_src = torch.randn(3, 8, requires_grad=True)
+    h_dst = torch.randn(2, 6)
+    out = mod(g, (h_src, h_dst))
+    src, dst = g.edges()
+    ref = _dense_relation(mod, h_src, h_dst, src, dst, y)
+    torch.testing.assert_close(out, ref)
+    grads = torch.autograd.grad(out.square().sum(), [h_src, mod.fc_label.weight, mod.fc_neigh.weight])
+    ref_grads = torch.autograd.grad(ref.square().sum(), [h_src, mod.fc_label.weight, mod.fc_neigh.weight])
+    for got, want in zip(grads, ref_grads):
+        torch.testing.assert_close(got, want)
+    assert len(calls) == (1 if set(labels) <= {-1.0, 1.0} else 0)

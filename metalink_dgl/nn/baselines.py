@@ -1,0 +1,195 @@
+"""Baselines the paper compares MetaLink with, behind the same ``embed`` / ``predict`` interface.
+
+Both read the same knowledge graph as :class:`~metalink_dgl.nn.MetaLink`, so they train and
+are scored by the same loop on the same revealed/queried pairs; only what they do with the
+revealed labels differs:
+
+* :class:`LabelsAsFeatures`: the naive relational model the paper argues against. The
+  revealed labels of an example and their mask are appended to its embedding.
+* :class:`BaselinePlusPlus`: Baseline++ (Chen et al., ICLR 2019) for the meta settings. A
+  cosine multi-head classifier trained on the seen tasks; the head of a new task is fitted
+  on the support examples' labels at test time, with the encoder frozen.
+"""
+
+from __future__ import annotations
+
+import dgl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import MetaLinkError
+from ..graph import LABEL, LABELS
+from ..settings import SETTINGS, Setting
+
+
+def revealed_matrix(kg: dgl.DGLGraph, n_data: int, n_tasks: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The revealed labels of a knowledge graph as dense matrices.
+
+    Returns
+    -------
+    labels : Tensor, (B, T)
+        The edge label (+1 / -1 for a binary label) where revealed, 0 elsewhere.
+    mask : Tensor, (B, T)
+        1 where a label is revealed, 0 elsewhere.
+    """
+    src, dst = kg.edges(etype=LABELS)
+    y = kg.edges[LABELS[1]].data[LABEL][:, 0]
+    labels = y.new_zeros(n_data, n_tasks).index_put_((src, dst), y)
+    mask = y.new_zeros(n_data, n_tasks).index_put_((src, dst), torch.ones_like(y))
+    return labels, mask
+
+
+class LabelsAsFeatures(nn.Module):
+    r"""Revealed labels as input features: :math:`w_j^\top \mathrm{ReLU}(V [z_i \| y_i \| m_i]) + b_j`.
+
+    ``y_i`` (T,) holds example i's revealed labels (+1/-1, 0 if not revealed) and ``m_i``
+    (T,) their mask. A new task has no column in the input and no head, so this model only
+    runs in the standard and relational settings.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Batched input -> (B, D).
+    n_tasks : int
+        ``T``, also the number of label input columns.
+    hidden : int
+        ``D``.
+    """
+
+    def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int):
+        super().__init__()
+        self.encoder, self.n_tasks, self.hidden = encoder, n_tasks, hidden
+        self.mix = nn.Linear(hidden + 2 * n_tasks, hidden)  # V
+        self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
+        self.task_bias = nn.Parameter(torch.empty(n_tasks))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Xavier weights, zero biases (not the encoder)."""
+        nn.init.xavier_uniform_(self.mix.weight, gain=nn.init.calculate_gain("relu"))
+        nn.init.zeros_(self.mix.bias)
+        nn.init.xavier_uniform_(self.task_weight)
+        nn.init.zeros_(self.task_bias)
+
+    def embed(self, inputs) -> torch.Tensor:
+        """Encoder output, L2-normalised: (B, D)."""
+        return F.normalize(self.encoder(inputs), dim=-1)
+
+    def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
+                dst: torch.Tensor) -> torch.Tensor:
+        """Logits (Q,) of the queried pairs; ``task_ids`` must list every task, in order."""
+        if (task_ids < 0).any():
+            raise MetaLinkError("model labels-as-features has no head for new tasks: "
+                                "use it in the standard or relational setting")
+        labels, mask = revealed_matrix(kg, z.shape[0], len(task_ids))
+        h = torch.relu(self.mix(torch.cat([z, labels, mask], dim=-1)))
+        scores = h @ self.task_weight[task_ids].T + self.task_bias[task_ids]
+        return scores[src, dst]
+
+    def training_setting(self, setting: Setting) -> Setting:
+        """Trained on the masks of the setting it is scored in."""
+        return setting
+
+
+class BaselinePlusPlus(nn.Module):
+    r"""Baseline++ (Chen et al., 2019): :math:`\mathrm{logit}_{ij} = s \cos(w_j, z_i) + b_j`.
+
+    Trained as a multi-task classifier on the seen tasks (no episodes). For a new task
+    (``task_ids == -1``), ``w_j`` and ``b_j`` are fitted on that task's revealed labels in
+    the knowledge graph (the support examples in the meta settings) by ``fit_steps`` full-batch
+    Adam steps on the BCE, from the difference of the positive and negative support means;
+    the encoder, the scale and the seen heads are frozen meanwhile. Revealed labels of seen
+    tasks are ignored.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Batched input -> (B, D).
+    n_tasks : int
+        Number of seen-task heads ``T``.
+    hidden : int
+        ``D``.
+    scale : float
+        Initial value of the learned cosine scale ``s``.
+    fit_steps : int
+        Adam steps for the heads of new tasks.
+    fit_lr : float
+        Their learning rate.
+    """
+
+    def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, scale: float = 10.0, fit_steps: int = 100,
+                 fit_lr: float = 0.01):
+        super().__init__()
+        self.encoder, self.n_tasks, self.hidden = encoder, n_tasks, hidden
+        self.fit_steps, self.fit_lr, self.initial_scale = fit_steps, fit_lr, scale
+        self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
+        self.task_bias = nn.Parameter(torch.empty(n_tasks))
+        self.scale = nn.Parameter(torch.empty(()))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Xavier heads, zero biases, the initial scale (not the encoder)."""
+        nn.init.xavier_uniform_(self.task_weight)
+        nn.init.zeros_(self.task_bias)
+        nn.init.constant_(self.scale, self.initial_scale)
+
+    def embed(self, inputs) -> torch.Tensor:
+        """Encoder output, L2-normalised: (B, D)."""
+        return F.normalize(self.encoder(inputs), dim=-1)
+
+    def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
+                dst: torch.Tensor) -> torch.Tensor:
+        """Logits (Q,) of the queried pairs; heads of new tasks are fitted on their revealed labels first."""
+        new = task_ids < 0
+        weight = self.task_weight[task_ids.clamp(min=0)]
+        bias = self.task_bias[task_ids.clamp(min=0)]
+        if new.any():
+            labels, mask = revealed_matrix(kg, z.shape[0], len(task_ids))
+            w_new, b_new = self.fit_new_heads(z.detach(), labels[:, new], mask[:, new])
+            weight = weight.masked_scatter(new[:, None], w_new)
+            bias = bias.masked_scatter(new, b_new)
+        scores = self.scale * z @ F.normalize(weight, dim=-1).T + bias
+        return scores[src, dst]
+
+    def fit_new_heads(self, z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor,
+                                                                                               torch.Tensor]:
+        """Fit a cosine head per new task on its revealed labels.
+
+        Parameters
+        ----------
+        z : Tensor, (B, D)
+            Frozen, L2-normalised embeddings.
+        labels, mask : Tensor, (B, T_new)
+            Revealed labels (+1/-1) and where they are revealed.
+
+        Returns
+        -------
+        weight : Tensor, (T_new, D)
+        bias : Tensor, (T_new,)
+        """
+        weight = (_masked_mean(z, mask * (labels > 0)) - _masked_mean(z, mask * (labels < 0))).requires_grad_(True)
+        bias = z.new_zeros(labels.shape[1]).requires_grad_(True)
+        scale = self.scale.detach()
+        target = (labels > 0).to(z.dtype)
+        optimizer = torch.optim.Adam([weight, bias], lr=self.fit_lr)
+        with torch.enable_grad():
+            for _ in range(self.fit_steps):
+                logits = scale * z @ F.normalize(weight, dim=-1).T + bias
+                loss = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * mask).sum()
+                optimizer.zero_grad()
+                (loss / mask.sum().clamp(min=1)).backward()
+                optimizer.step()
+        return weight.detach(), bias.detach()
+
+    def training_setting(self, setting: Setting) -> Setting:
+        """Baseline++ trains a plain multi-task classifier on the seen tasks, whatever the setting."""
+        return SETTINGS["standard"]
+
+    def extra_repr(self) -> str:
+        return f"fit_steps={self.fit_steps}, fit_lr={self.fit_lr}"
+
+
+def _masked_mean(z: torch.Tensor, select: torch.Tensor) -> torch.Tensor:
+    """Mean of the rows of ``z`` (B, D) selected by each column of ``select`` (B, K): (K, D); 0 if none."""
+    return (select.T @ z) / select.sum(0).clamp(min=1)[:, None]
