@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -169,7 +170,7 @@ def load_paper(experiment: Experiment) -> dict | None:
         raise MetaLinkError(f"{experiment.path}: paper.file {file!r} not found next to the config") from None
     if not isinstance(numbers, dict) or key not in numbers:
         raise MetaLinkError(f"{path}: has no entry {key!r} (named by {experiment.path})")
-    return {"file": Path(file).name, "key": key, **numbers[key]}
+    return {"file": os.path.normpath(path).replace(os.sep, "/"), "key": key, **numbers[key]}
 
 
 def task_correlation(options: dict, cells: list[dict], default_dataset: str) -> dict:
@@ -260,7 +261,7 @@ def _header(r: dict) -> list[str]:
         f"Commit(s) of the runs: {', '.join(c[:12] for c in r['commits']) or 'none yet'}. Machine(s): {machines}.",
     ]
     if r.get("paper"):
-        lines.append(f"Paper: {r['paper']['source']} (`experiments/{r['paper']['file']}`, entry "
+        lines.append(f"Paper: {r['paper']['source']} (`{r['paper']['file']}`, entry "
                      f"`{r['paper']['key']}`); Δ = ours − paper.")
     if grid["quick_look"]:
         lines.append(f"**Quick look, not the paper's protocol**: command-line changes {_changes(grid)}.")
