@@ -57,6 +57,8 @@ NOT_IDENTITY = ("seeds", "out", "device", "cache_dir")
 SWEEPS = ("aux_ratio",)
 #: Report kinds (``report: {kind: ...}``), see :mod:`metalink_dgl.experiments.report`.
 REPORT_KINDS = ("table", "task-correlation", "aux-ratio")
+#: Keys of ``report:``: ``kind`` and the options of the kinds (see the report module).
+REPORT_KEYS = ("kind", "dataset", "n_tasks", "correlation", "compare", "reference")
 
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
 _DEFAULTS = TrainConfig().to_dict()
@@ -118,11 +120,19 @@ class Overrides:
     settings: tuple[str, ...] | None = None
 
     @property
+    def protocol_changed(self) -> bool:
+        """True if the runs differ from the config file's (seeds, layers or options; device and cache aside)."""
+        return any(k not in NOT_IDENTITY for k in self.options) or self.seeds is not None or self.layers is not None
+
+    @property
+    def subset(self) -> bool:
+        """True if only some methods, datasets or settings of the config are asked for."""
+        return any(v is not None for v in (self.methods, self.datasets, self.settings))
+
+    @property
     def quick_look(self) -> bool:
-        """True if the grid differs from the config file's (device and cache aside)."""
-        changed = {k for k in self.options if k not in NOT_IDENTITY}
-        return bool(changed) or any(v is not None for v in (self.seeds, self.layers, self.methods, self.datasets,
-                                                           self.settings))
+        """True if the grid differs from the config file's: its results do not go to ``results/``."""
+        return self.protocol_changed or self.subset
 
 
 @dataclass
@@ -248,9 +258,7 @@ def load_experiment(path: str | Path, overrides: Overrides | None = None) -> Exp
     check.keys(evaluate, SWEEPS, "evaluate")
     evaluate = {k: [check.float(v, f"evaluate.{k}") for v in check.list(vals, f"evaluate.{k}")]
                 for k, vals in evaluate.items()}
-    report = check.mapping(raw.get("report") or {}, "report")
-    if report.get("kind", "table") not in REPORT_KINDS:
-        raise MetaLinkError(f"{path}: report.kind {report['kind']!r} is not one of {', '.join(REPORT_KINDS)}")
+    report = check.report(raw.get("report") or {}, bool(evaluate))
     experiment = Experiment(
         path=path, name=str(raw.get("name") or path.stem), title=str(raw.get("title") or path.stem),
         notes=str(raw.get("notes") or "").strip(), datasets=[str(d) for d in check.list(raw["datasets"], "datasets")],
@@ -342,6 +350,22 @@ class _Checker:
         if "datasets" in spec:
             scope["datasets"] = tuple(str(d) for d in self.list(spec.pop("datasets"), f"methods.{name}.datasets"))
         return Method(name, spec, **scope)  # options checked once --methods has chosen (see _apply)
+
+    def report(self, value: Any, has_sweep: bool) -> dict:
+        report = self.mapping(value, "report")
+        self.keys(report, REPORT_KEYS, "report")
+        kind = report.get("kind", "table")
+        if kind not in REPORT_KINDS:
+            self.fail("report.kind", f"{kind!r} is not one of {', '.join(REPORT_KINDS)}")
+        if kind == "aux-ratio" and not has_sweep:
+            self.fail("report", "kind aux-ratio needs evaluate: {aux_ratio: [...]}")
+        compare = report.get("compare")
+        if kind == "task-correlation" and not (
+                isinstance(compare, list) and len(compare) == 2
+                and all(isinstance(c, dict) and set(c) == {"setting", "method"} for c in compare)):
+            self.fail("report.compare", "kind task-correlation needs two cells: "
+                      "[{setting: standard, method: ERM}, {setting: relational, method: MetaLink}]")
+        return report
 
     def options(self, d: dict, where: str) -> dict:
         """TrainConfig overrides: known, not owned by the grid, of the option's type (numbers coerced)."""

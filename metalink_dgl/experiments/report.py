@@ -105,6 +105,7 @@ def _seed_entry(experiment: Experiment, candidates, chosen, runs_dir: Path, with
         "n_tasks_skipped": metrics["test"]["n_tasks_skipped"],
         "wall_seconds": sum(walls) if None not in walls else None,
         "commits": sorted({r["commit"] for r in records if "commit" in r}),
+        "machines": sorted({_machine(r["machine"]) for r in records if "machine" in r}),
         "run": run.dir.relative_to(runs_dir).as_posix(),
     }
     if len(by_layers) > 1:
@@ -131,6 +132,7 @@ def _cell(experiment: Experiment, cell: tuple, per_seed: list[dict], missing: li
         "layers_chosen": [e["layers"] for e in per_seed],
         "wall_seconds": sum(walls) if per_seed and None not in walls else None,
         "commits": sorted({c for e in per_seed for c in e["commits"]}),
+        "machines": sorted({m for e in per_seed for m in e["machines"]}),
         "per_seed": per_seed,
     }
     if experiment.evaluate:
@@ -154,7 +156,7 @@ def _grid(experiment: Experiment) -> dict:
         "base": experiment.base, "select_layers": experiment.select_layers, "evaluate": experiment.evaluate,
         "command_line": {"seeds": o.seeds, "layers": o.layers, "options": o.options, "methods": o.methods,
                          "datasets": o.datasets, "settings": o.settings},
-        "quick_look": o.quick_look,
+        "quick_look": o.quick_look, "protocol_changed": o.protocol_changed, "subset": o.subset,
     }
 
 
@@ -191,10 +193,7 @@ def task_correlation(options: dict, cells: list[dict], default_dataset: str) -> 
     average = np.nanmean(np.abs(off) if mode == "absolute" else off, axis=1)
     order = [int(j) for j in np.argsort(average, kind="stable")]
     picked = {"low": order[:n], "high": order[::-1][:n]}
-    compare = options.get("compare") or []
-    if len(compare) != 2:
-        raise MetaLinkError("report.compare must name two cells, e.g. [{setting: standard, method: ERM}, "
-                            "{setting: relational, method: MetaLink}]")
+    compare = options["compare"]
     pair = [_find(cells, dataset, c["setting"], c["method"]) for c in compare]
 
     def per_task(cell: dict | None, name: str) -> dict:
@@ -250,8 +249,7 @@ def figure_files(results: dict) -> list[str]:
 
 def _header(r: dict) -> list[str]:
     runs = r["runs"]
-    machines = "; ".join(f"{m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']}, dgl {m['dgl']}"
-                         for m in r["machines"]) or "none yet"
+    machines = "; ".join(map(_machine, r["machines"])) or "none yet"
     grid = r["grid"]
     lines = [
         f"# {r['title']}", "",
@@ -263,8 +261,10 @@ def _header(r: dict) -> list[str]:
     if r.get("paper"):
         lines.append(f"Paper: {r['paper']['source']} (`{r['paper']['file']}`, entry "
                      f"`{r['paper']['key']}`); Δ = ours − paper.")
-    if grid["quick_look"]:
+    if grid["protocol_changed"]:
         lines.append(f"**Quick look, not the paper's protocol**: command-line changes {_changes(grid)}.")
+    elif grid["subset"]:
+        lines.append(f"Part of the config's grid: {_changes(grid)}.")
     if runs["missing"] or runs["evaluations_missing"]:
         lines.append(f"**Partial: {runs['missing']} of {runs['total']} runs"
                      + (f" and {runs['evaluations_missing']} sweep evaluations" if runs["evaluations_missing"] else "")
@@ -272,6 +272,10 @@ def _header(r: dict) -> list[str]:
     if r["notes"]:
         lines += ["", r["notes"]]
     return lines + [""]
+
+
+def _machine(m: dict) -> str:
+    return f"{m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']}, dgl {m['dgl']}"
 
 
 def _metric_sentence(r: dict) -> str:

@@ -134,9 +134,12 @@ def execute(jobs: list[Job], outcome: Outcome, *, parallel: int = 1, echo: Calla
             for index, job in enumerate(jobs):
                 one(index, job)
         else:
-            with ThreadPoolExecutor(parallel) as pool:
+            pool = ThreadPoolExecutor(parallel)
+            try:
                 for future in [pool.submit(one, i, job) for i, job in enumerate(jobs)]:
                     future.result()
+            finally:  # on Ctrl-C, start no further job (the running children get the signal too)
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
 

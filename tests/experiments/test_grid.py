@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from cli.main import cli
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments import Overrides, load_experiment
 
@@ -72,12 +74,23 @@ def test_filters(write_config):
     (GRID.replace("datasets: [sider, tox21]", "datasets: [sidr]"), "'sidr' is neither a bundled dataset"),
     (GRID.replace("seeds: [0, 1]", "seeds: []"), "'seeds' is missing or empty"),
     ("datasets: [sider\n", "not valid YAML"),
+    (GRID + "report: {kind: aux-ratio}", "kind aux-ratio needs evaluate"),
+    (GRID + "report: {kind: task-correlation, compare: [{setting: standard}]}", "report.compare: kind task-corr"),
+    (GRID + "report: {knd: table}", "report: unknown key 'knd'"),
 ])
 def test_bad_config_is_one_line_error_naming_the_file(write_config, text, match):
     path = write_config(text)
     with pytest.raises(MetaLinkError, match=match) as err:
         load_experiment(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_key_through_the_command_line(write_config):
+    path = write_config(GRID.replace("lr: 1e-3", "learning_rate: 1e-3"))
+    result = CliRunner().invoke(cli, ["experiment", str(path), "--dry-run"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"Error: {path}: base: unknown option 'learning_rate' (not a TrainConfig "
+                                          "field; see metalink-dgl train --help)"]
 
 
 def test_bad_command_line_override(write_config):
