@@ -70,7 +70,7 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--settings", default=None, help="Only these settings of the config (comma-separated).")
 @click.option("--device", type=click.Choice(DEVICES), default=None)
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs trained at once, each a child process with cores/jobs threads.")
+              help="Runs trained at once, each a child process with cores/jobs threads ($OMP_NUM_THREADS if set).")
 @click.option("--runs", type=click.Path(file_okay=False), default=RUNS, show_default=True,
               help="Where runs live; shared by all configs, so identical runs are trained once.")
 @click.option("--results", type=click.Path(file_okay=False), default=None,

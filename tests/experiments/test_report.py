@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from metalink_dgl.experiments import collect, load_experiment, render, update_readme, write_results
+from metalink_dgl.experiments import collect, load_experiment, render, write_results
 from metalink_dgl.experiments.report import README_BEGIN, README_END
 from metalink_dgl.io import atomic_write_json
 
@@ -78,14 +78,13 @@ def test_markdown_is_rendered_from_the_json_alone(write_config, tmp_path):
     data["cells"][1]["test"]["mean"] = 0.123456  # an edited number shows up in the Markdown
     data["paper"]["rows"][0]["mean"] = 99.9
     (tmp_path / "results" / "tab.json").write_text(json.dumps(data))
-    result = CliRunner().invoke(cli, ["report", str(tmp_path / "results" / "tab.json")], catch_exceptions=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nSTALE BLOCK\n{README_END}\noutro\n")
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "results" / "tab.json"), "--readme", str(readme)],
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
     md = (tmp_path / "results" / "tab.md").read_text()
     assert "| relational | MetaLink | 12.3 ± 3.5 | 2/3 | 3, 2 | 99.9 ± 2.0 (L=3) | -87.6 |" in md
-
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{README_BEGIN}\nSTALE BLOCK\n{README_END}\noutro\n")
-    update_readme(readme, [data])
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "STALE" not in text
     assert "### A table" in text and "#### sider" in text and "12.3 ± 3.5" in text

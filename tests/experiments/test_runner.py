@@ -112,3 +112,11 @@ def test_parallel_jobs_report_failures_and_cache_sweeps(write_config, tmp_path):
     result = _experiment(config, tmp_path, "--methods", "MetaLink")
     assert result.exit_code == 0, result.output
     assert "1 finished (skipped), 0 to train" in result.output and "sweeps" not in result.output
+
+
+def test_in_process_failure_is_logged_and_the_exit_code_says_so(write_config, tmp_path):
+    config = write_config(PARALLEL, "par")
+    result = _experiment(config, tmp_path, "--methods", "broken", "--partial")
+    assert result.exit_code == 1 and "FAIL  [1/1] sider meta broken L1 seed 0" in result.output
+    log = tmp_path / "runs" / "sider" / "meta" / f"{RUN_DIR},shots=100000" / "L1" / "seed_0.log"
+    assert "Traceback" in log.read_text() and "MetaLinkError" in log.read_text()
