@@ -97,7 +97,8 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "") 
 
 def _seed_entry(experiment: Experiment, candidates, chosen, runs_dir: Path, with_tasks: bool) -> tuple[dict, list]:
     run, metrics, by_layers = chosen
-    records = [read_json(r.dir / RUN_RECORD) or {} for r in candidates]
+    # the runner's record; for a run made by ``metalink-dgl train`` itself, its summary's commit and machine
+    records = [read_json(r.dir / RUN_RECORD) or read_json(r.dir.parent / "summary.json") or {} for r in candidates]
     walls = [r.get("wall_seconds") for r in records]
     entry = {
         "seed": run.seed, "layers": run.layers, "val": metrics["val_roc_auc"], "test": metrics["test_roc_auc"],
