@@ -10,6 +10,7 @@ from click.testing import CliRunner
 import metalink_dgl.experiments.cell as cell_module
 from cli.main import cli
 from metalink_dgl.experiments import render
+from metalink_dgl.experiments.runner import threads_per_job
 
 pytestmark = pytest.mark.slow
 
@@ -30,17 +31,17 @@ methods:
   ERM: {layers: 0, settings: [standard]}
   MetaLink: {layers: 1, settings: [relational]}
 paper: {file: paper.yaml, key: corr}
+evaluate: {aux_ratio: [0.5]}
 report:
   kind: task-correlation
   n_tasks: 2
   compare: [{setting: standard, method: ERM}, {setting: relational, method: MetaLink}]
 """
 
-#: One run that trains and is scored at another auxiliary ratio, one that fails (too many shots).
+#: One run that trains, one that fails (too many shots).
 PARALLEL = SLICE + """
 name: par
 settings: [relational, meta]
-evaluate: {aux_ratio: [0.5]}
 methods: {MetaLink: {layers: 1, settings: [relational]}, broken: {layers: 1, shots: 100000, settings: [meta]}}
 """
 
@@ -58,6 +59,7 @@ def test_tiny_grid_runs_resumes_and_renders_from_json(write_config, tmp_path, mo
     assert "2 runs, 0 finished (skipped), 2 to train" in result.output
     assert "done  [1/2] sider standard ERM L0 seed 0" in result.output
     assert "done  [2/2] sider relational MetaLink L1 seed 0" in result.output
+    assert "test-time sweeps of 2 chosen runs to score" in result.output
 
     data = json.loads((tmp_path / "results" / "tiny.json").read_text())
     assert [(c["setting"], c["method"], c["seeds"]) for c in data["cells"]] == [
@@ -68,6 +70,8 @@ def test_tiny_grid_runs_resumes_and_renders_from_json(write_config, tmp_path, mo
     assert data["machines"] and data["runs"]["missing"] == 0 and not data["grid"]["quick_look"]
     assert (tmp_path / "results" / "tiny.md").read_text() == render(data)
     assert (tmp_path / "results" / "tiny_correlation.png").stat().st_size > 0
+    sweep = json.loads((tmp_path / "runs" / metalink["per_seed"][0]["run"] / "eval_aux_ratio_0.5.json").read_text())
+    assert sweep["aux_ratio"] == 0.5 and metalink["sweep"]["aux_ratio"][0]["values"] == [sweep["roc_auc"]]
     assert len(data["analysis"]["matrix"]) == 27 and len(data["analysis"]["groups"]["low"]["tasks"]) == 2
 
     runs = sorted((tmp_path / "runs").rglob("metrics.json"))
@@ -79,7 +83,7 @@ def test_tiny_grid_runs_resumes_and_renders_from_json(write_config, tmp_path, mo
     monkeypatch.setattr(cell_module, "train", no_training)
     result = _experiment(config, tmp_path)
     assert result.exit_code == 0, result.output
-    assert "2 runs, 2 finished (skipped), 0 to train" in result.output
+    assert "2 runs, 2 finished (skipped), 0 to train" in result.output and "sweeps" not in result.output
     assert [p.stat().st_mtime_ns for p in runs] == stamps
 
     # an interrupted run (last.pt but no metrics.json) is the only one trained again, resuming
@@ -94,7 +98,7 @@ def test_tiny_grid_runs_resumes_and_renders_from_json(write_config, tmp_path, mo
     assert json.loads((runs[0].parent / "history.json").read_text())[0]["epoch"] == 0  # not retrained from scratch
 
 
-def test_parallel_jobs_report_failures_and_cache_sweeps(write_config, tmp_path):
+def test_parallel_jobs_report_failures_and_go_on(write_config, tmp_path):
     config = write_config(PARALLEL, "par")
     result = _experiment(config, tmp_path, "--jobs", "2", "--partial")
     assert result.exit_code == 1, result.output
@@ -103,15 +107,10 @@ def test_parallel_jobs_report_failures_and_cache_sweeps(write_config, tmp_path):
     assert "--shots 100000" in failed_log.read_text()
     ok_dir = tmp_path / "runs" / "sider" / "relational" / RUN_DIR / "L1"
     assert not (ok_dir / "seed_0.log").exists()  # logs of successful jobs are not kept
-    sweep = json.loads((ok_dir / "seed_0" / "eval_aux_ratio_0.5.json").read_text())
-    assert sweep["aux_ratio"] == 0.5 and 0 <= sweep["roc_auc"] <= 1
+    assert json.loads((ok_dir / "seed_0" / "run.json").read_text())["torch_threads"] == threads_per_job(2)
     data = json.loads((tmp_path / "results" / "par.json").read_text())
-    assert data["runs"]["missing"] == 1 and data["cells"][0]["sweep"]["aux_ratio"][0]["values"] == [sweep["roc_auc"]]
+    assert data["runs"]["missing"] == 1 and data["cells"][0]["seeds"] == [0] and data["cells"][1]["seeds"] == []
     assert "**Partial: 1 of 2 runs missing" in (tmp_path / "results" / "par.md").read_text()
-
-    result = _experiment(config, tmp_path, "--methods", "MetaLink")
-    assert result.exit_code == 0, result.output
-    assert "1 finished (skipped), 0 to train" in result.output and "sweeps" not in result.output
 
 
 def test_in_process_failure_is_logged_and_the_exit_code_says_so(write_config, tmp_path):
