@@ -61,7 +61,7 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "") 
     runs = experiment.runs(runs_dir)
     groups = group_runs(runs)
     kind = experiment.report.get("kind", "table")
-    cells, machines, missing_evals = [], {}, 0
+    cells, machines, commands, missing_evals = [], {}, set(), 0
     for dataset, setting, method in experiment.cells():
         per_seed, missing = [], []
         for seed in experiment.seeds:
@@ -73,12 +73,14 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "") 
             entry, records = _seed_entry(experiment, candidates, chosen, runs_dir, kind == "task-correlation")
             missing_evals += sum(v is None for sweep in entry.get("sweep", {}).values() for v in sweep.values())
             machines.update({str(r["machine"]): r["machine"] for r in records if "machine" in r})
+            commands.update(r["command"] for r in records if r.get("command"))
             per_seed.append(entry)
         cells.append(_cell(experiment, (dataset, setting, method), per_seed, missing, groups))
     n_missing = sum(not r.finished for r in runs)
     results = {
         "experiment": experiment.name, "title": experiment.title, "notes": experiment.notes,
-        "config": str(experiment.path), "command": command, "date": date.today().isoformat(),
+        "config": str(experiment.path), "command": command, "run_commands": sorted(commands),
+        "date": date.today().isoformat(),
         "report": {"kind": kind, **experiment.report},
         "grid": _grid(experiment),
         "metric": "test ROC-AUC (fraction) at the best validation epoch; the Markdown shows x100",
@@ -252,10 +254,11 @@ def _header(r: dict) -> list[str]:
     runs = r["runs"]
     machines = "; ".join(map(_machine, r["machines"])) or "none yet"
     grid = r["grid"]
+    made_by = f"; the runs were made by {', '.join(f'`{c}`' for c in r['run_commands'])}" if r["run_commands"] else ""
     lines = [
         f"# {r['title']}", "",
         f"Rendered by `metalink-dgl report` from `{r['experiment']}.json` (do not edit), which "
-        f"`{r['command'] or 'metalink-dgl experiment ' + r['config']}` wrote on {r['date']}.", "",
+        f"`{r['command'] or 'metalink-dgl experiment ' + r['config']}` wrote on {r['date']}{made_by}.", "",
         f"{_metric_sentence(r)} Seeds {grid['seeds']}; {_epochs(r)}; sample std over seeds (± 0.0 with one seed).",
         f"Commit(s) of the runs: {', '.join(c[:12] for c in r['commits']) or 'none yet'}. Machine(s): {machines}.",
     ]
