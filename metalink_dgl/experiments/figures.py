@@ -41,11 +41,13 @@ def plot_aux_ratio(results: dict, path: Path) -> None:
             ax.errorbar([p["value"] for p in points], [SCALE * p["mean"] for p in points],
                         yerr=[SCALE * p["std"] for p in points], marker="o", capsize=3,
                         label=f"MetaLink (n={'/'.join(map(str, n))} seeds)")
+        else:
+            ax.text(0.5, 0.25, "no finished runs yet", transform=ax.transAxes, ha="center", color="grey")
         ref = next((r for r in rows if r.get("dataset") == dataset and r.get("method") == reference), None)
         if ref is not None:
             ax.axhline(ref["mean"], color="grey", linestyle="--", label=f"{reference} (paper Table 1)")
         ax.set(title=dataset, xlabel=f"test {sweep.replace('_', ' ')}", ylabel="test ROC-AUC x100")
-        ax.legend(loc="lower right", fontsize=7)
+        ax.legend(loc="best", fontsize=7)
     fig.suptitle(results["title"], fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
