@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
+from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments import collect, load_experiment, render, write_results
 from metalink_dgl.experiments.report import README_BEGIN, README_END
+from metalink_dgl.experiments.runner import check_existing
 from metalink_dgl.io import atomic_write_json
 
 TABLE = """
@@ -100,3 +103,12 @@ def test_experiment_report_only_needs_partial_while_runs_are_missing(write_confi
     result = CliRunner().invoke(cli, [*args, "--partial"], catch_exceptions=False)
     assert result.exit_code == 0 and (tmp_path / "results" / "tab.md").is_file()
     assert "metalink-dgl experiment" in json.loads((tmp_path / "results" / "tab.json").read_text())["command"]
+
+
+def test_a_directory_holding_a_run_with_other_options_is_refused(write_config, tmp_path):
+    exp = _fake_grid(write_config, tmp_path)
+    run = exp.runs(tmp_path / "runs")[0]
+    check_existing([run])  # the fake runs have no config.json: nothing to compare
+    atomic_write_json(run.dir / "config.json", {**run.config.to_dict(), "hidden": 999, "device": "cuda"})
+    with pytest.raises(MetaLinkError, match=r"holds a run made with other options: hidden=999 \(wanted 256\)"):
+        check_existing([run])
