@@ -110,5 +110,5 @@ def test_a_directory_holding_a_run_with_other_options_is_refused(write_config, t
     run = exp.runs(tmp_path / "runs")[0]
     check_existing([run])  # the fake runs have no config.json: nothing to compare
     atomic_write_json(run.dir / "config.json", {**run.config.to_dict(), "hidden": 999, "device": "cuda"})
-    with pytest.raises(MetaLinkError, match=r"holds a run made with other options: hidden=999 \(wanted 256\)"):
+    with pytest.raises(MetaLinkError, match=r"holds a run made with other options: hidden=999 \(wanted "):
         check_existing([run])
