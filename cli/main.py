@@ -10,7 +10,7 @@ import click
 from metalink_dgl import __version__
 from metalink_dgl.errors import MetaLinkError
 
-from . import describe, evaluate, predict, split, train
+from . import describe, evaluate, experiment, predict, report, split, train
 
 
 class _Group(click.Group):
@@ -36,7 +36,7 @@ def cli(verbose: bool) -> None:
     )
 
 
-for module in (describe, split, train, evaluate, predict):
+for module in (describe, split, train, evaluate, predict, experiment, report):
     cli.add_command(module.command)
 
 

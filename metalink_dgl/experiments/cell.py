@@ -1,0 +1,87 @@
+"""One job of an experiment: train a run, or score a trained run at another test setting.
+
+A job is a JSON-able spec, run in this process (:func:`run_job`) or in a child process::
+
+    python -m metalink_dgl.experiments.cell '<spec as JSON>'
+
+so that ``--jobs J`` can run J of them side by side. Training goes through
+:func:`metalink_dgl.training.train` with ``resume=True`` (an interrupted run continues
+from its ``last.pt``); scoring through :func:`metalink_dgl.pipeline.evaluate_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from ..config import TrainConfig
+from ..errors import MetaLinkError
+from ..io import atomic_write_json
+from ..pipeline import evaluate_checkpoint
+from ..provenance import provenance
+from ..training import train
+
+#: Written by a finished training job next to ``metrics.json``: wall time, commit, machine, command.
+RUN_RECORD = "run.json"
+
+
+def train_spec(config: TrainConfig, seed: int, command: str = "") -> dict:
+    """Spec of a training job: one seed of ``config`` into ``config.out/seed_<seed>``."""
+    return {"kind": "train", "config": {**config.to_dict(), "seeds": [seed]}, "command": command}
+
+
+def evaluate_spec(checkpoint: Path, sweep: str, values: dict[float, Path], device: str = "auto") -> dict:
+    """Spec of a scoring job: ``checkpoint`` on its test split with ``sweep=value`` for each value,
+    each result written to its path in ``values``."""
+    return {"kind": "evaluate", "checkpoint": str(checkpoint), "sweep": sweep,
+            "values": [[v, str(out)] for v, out in values.items()], "device": device}
+
+
+def run_job(spec: dict) -> dict:
+    """Run one job in this process; returns a short result for the progress line."""
+    start = time.perf_counter()
+    if spec["kind"] == "train":
+        config = TrainConfig.from_dict(spec["config"])
+        train(config, resume=True, progress=False)
+        run_dir = Path(config.out) / f"seed_{config.seeds[0]}"
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        atomic_write_json(run_dir / RUN_RECORD, {
+            "command": spec.get("command", ""), "wall_seconds": time.perf_counter() - start,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "torch_threads": torch.get_num_threads(), **provenance()})
+        return {"test": metrics["test_roc_auc"], "val": metrics["val_roc_auc"]}
+    if spec["kind"] == "evaluate":
+        scores = {}
+        for value, out in spec["values"]:
+            result = evaluate_checkpoint(spec["checkpoint"], device=spec["device"], **{spec["sweep"]: value})
+            atomic_write_json(Path(out), {**result, spec["sweep"]: value, "checkpoint": Path(spec["checkpoint"]).name,
+                                          "wall_seconds": time.perf_counter() - start, **provenance()})
+            scores[f"{value:g}"] = result["roc_auc"]
+            start = time.perf_counter()
+        return scores
+    raise MetaLinkError(f"unknown job kind {spec['kind']!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child-process entry: run the spec in ``argv[0]``; exit 1 with one ``Error:`` line on bad input."""
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stdout)
+    if os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(max(1, int(os.environ["OMP_NUM_THREADS"])))
+    try:
+        print(json.dumps(run_job(json.loads(argv[0]))))
+    except MetaLinkError as err:
+        print(f"Error: {err}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Run an experiment's grid: skip finished runs, train the rest (``jobs`` at a time), then score sweeps.
+
+A run is finished iff its ``metrics.json`` exists; finished runs are skipped without loading
+any data, so a grid stopped at any point continues where it was on the next call. With
+``jobs > 1`` every job is a child process (``python -m metalink_dgl.experiments.cell``) with
+``OMP_NUM_THREADS = max(1, cpu_count // jobs)`` (or the caller's ``OMP_NUM_THREADS``); a failed
+job keeps its log, the others go on, and the outcome lists the failures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..config import TrainConfig
+from ..errors import MetaLinkError
+from ..pipeline import prepare_data
+from .cell import evaluate_spec, run_job, train_spec
+from .grid import NOT_IDENTITY, Experiment, Run
+from .selection import choose, eval_path, group_runs
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Job:
+    label: str
+    spec: dict
+    log: Path
+
+
+@dataclass
+class Outcome:
+    """What a call did: runs skipped as finished, jobs done, jobs failed ``(label, message, log)``."""
+
+    skipped: int = 0
+    done: int = 0
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def run_experiment(experiment: Experiment, runs_dir: str | Path, *, jobs: int = 1, command: str = "",
+                   echo: Callable[[str], None] | None = None, progress: bool = True) -> Outcome:
+    """Train every unfinished run of ``experiment`` under ``runs_dir``, then its ``evaluate`` sweeps."""
+    echo = echo or tqdm.write
+    runs = experiment.runs(runs_dir)
+    check_existing(runs)
+    todo = [r for r in runs if not r.finished]
+    outcome = Outcome(skipped=len(runs) - len(todo))
+    echo(f"{experiment.name}: {len(runs)} runs, {outcome.skipped} finished (skipped), {len(todo)} to train")
+    if jobs > 1:
+        _warm_cache([r.config for r in todo])
+    train_jobs = [Job(r.label, train_spec(r.config, r.seed, command), Path(r.config.out) / f"seed_{r.seed}.log")
+                  for r in todo]
+    execute(train_jobs, outcome, parallel=jobs, echo=echo, progress=progress, desc=f"{experiment.name} train")
+    sweep_jobs = evaluation_jobs(experiment, runs)
+    if sweep_jobs:
+        echo(f"{experiment.name}: test-time sweeps of {len(sweep_jobs)} chosen runs to score")
+        execute(sweep_jobs, outcome, parallel=jobs, echo=echo, progress=progress, desc=f"{experiment.name} sweep")
+    return outcome
+
+
+def evaluation_jobs(experiment: Experiment, runs: list[Run]) -> list[Job]:
+    """Scoring jobs for the chosen run of every finished (cell, seed) whose result is not cached yet."""
+    jobs = []
+    for candidates in group_runs(runs).values():
+        chosen = choose(candidates)
+        if chosen is None:
+            continue
+        run = chosen[0]
+        for sweep, values in experiment.evaluate.items():
+            todo = {v: eval_path(run, sweep, v) for v in values if not eval_path(run, sweep, v).is_file()}
+            if todo:
+                spec = evaluate_spec(run.dir / "best.pt", sweep, todo, run.config.device)
+                label = f"{run.label} {sweep} x{len(todo)}"
+                jobs.append(Job(label, spec, run.dir / f"eval_{sweep}.log"))
+    return jobs
+
+
+def check_existing(runs: list[Run]) -> None:
+    """Refuse to resume or skip a directory whose run was made with other options (say, older defaults)."""
+    for run in runs:
+        path = run.dir / "config.json"
+        if not path.is_file():
+            continue
+        stored = json.loads(path.read_text())
+        defaults = TrainConfig().to_dict()
+        wanted = {k: v for k, v in run.config.to_dict().items() if k not in NOT_IDENTITY}
+        differ = sorted(k for k, v in wanted.items() if stored.get(k, defaults[k]) != v)
+        if differ:
+            shown = ", ".join(f"{k}={stored.get(k)!r} (wanted {wanted[k]!r})" for k in differ)
+            raise MetaLinkError(f"{run.dir} holds a run made with other options: {shown}; "
+                                "move it away or choose another --runs")
+
+
+def execute(jobs: list[Job], outcome: Outcome, *, parallel: int = 1, echo: Callable[[str], None],
+            progress: bool = True, desc: str = "jobs") -> None:
+    """Run ``jobs`` (``parallel`` at a time) with a line per start and end and an overall bar."""
+    if not jobs:
+        return
+    threads = threads_per_job(parallel)
+    lock = threading.Lock()
+    bar = tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress, file=sys.stderr)
+
+    def one(index: int, job: Job) -> None:
+        tag = f"[{index + 1}/{len(jobs)}] {job.label}"
+        with lock:
+            echo(f"start {tag}")
+        start = time.perf_counter()
+        ok, message = (_in_process if parallel == 1 else _child)(job, threads)
+        seconds = time.perf_counter() - start
+        with lock:
+            if ok:
+                outcome.done += 1
+                echo(f"done  {tag} in {seconds:.1f} s ({message})")
+            else:
+                outcome.failed.append((job.label, message, str(job.log)))
+                echo(f"FAIL  {tag} after {seconds:.1f} s: {message} (log: {job.log})")
+            bar.update(1)
+
+    try:
+        if parallel == 1:
+            for index, job in enumerate(jobs):
+                one(index, job)
+        else:
+            pool = ThreadPoolExecutor(parallel)
+            try:
+                for future in [pool.submit(one, i, job) for i, job in enumerate(jobs)]:
+                    future.result()
+            finally:  # on Ctrl-C, start no further job (the running children get the signal too)
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        bar.close()
+
+
+def threads_per_job(parallel: int) -> int:
+    """Torch/OpenMP threads of each job: the caller's ``OMP_NUM_THREADS`` if set, else cores // jobs."""
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    return max(1, (os.cpu_count() or 1) // parallel)
+
+
+def _result_line(result: dict) -> str:
+    return ", ".join(f"{k} {100 * v:.1f}" for k, v in result.items())  # ROC-AUC x100 by name
+
+
+def _in_process(job: Job, threads: int) -> tuple[bool, str]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return True, _result_line(run_job(job.spec))
+    except Exception as err:  # reported, logged, and the grid goes on
+        job.log.parent.mkdir(parents=True, exist_ok=True)
+        job.log.write_text(traceback.format_exc())
+        return False, str(err).splitlines()[0] if str(err) else type(err).__name__
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _child(job: Job, threads: int) -> tuple[bool, str]:
+    job.log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
+    with open(job.log, "w") as log:
+        done = subprocess.run([sys.executable, "-m", "metalink_dgl.experiments.cell", json.dumps(job.spec)],
+                              stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+    lines = [line for line in job.log.read_text().splitlines() if line.strip()]
+    if done.returncode == 0:
+        job.log.unlink()
+        return True, _result_line(json.loads(lines[-1]))
+    return False, lines[-1] if lines else f"exit code {done.returncode}"
+
+
+def _warm_cache(configs: list[TrainConfig]) -> None:
+    """Featurize each dataset once here, so that parallel jobs read the cache instead of racing to build it."""
+    seen = set()
+    for config in configs:
+        key = (config.dataset, config.encoder, config.max_molecules, config.smiles_column,
+               str(config.task_columns), config.skip_invalid, config.cache_dir)
+        if key not in seen:
+            seen.add(key)
+            prepare_data(config, progress=False)

@@ -1,0 +1,114 @@
+"""Layer selection, aggregation and Markdown, on fake run outputs (no training)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.experiments import collect, load_experiment, render, write_results
+from metalink_dgl.experiments.report import README_BEGIN, README_END
+from metalink_dgl.experiments.runner import check_existing
+from metalink_dgl.io import atomic_write_json
+
+TABLE = """
+name: tab
+title: A table
+datasets: [sider]
+settings: [standard, relational]
+seeds: [0, 1, 2]
+select: {layers: [2, 3, 4]}
+methods:
+  MetaLink: {settings: [relational]}
+  ERM: {layers: 0, settings: [standard]}
+paper: {file: paper.yaml, key: tab}
+"""
+
+#: (seed, layers) -> (validation, test) ROC-AUC of the fake MetaLink runs
+FAKE = {(0, 2): (0.70, 0.60), (0, 3): (0.80, 0.75), (0, 4): (0.79, 0.90),  # best validation: L3, not best test
+        (1, 2): (0.81, 0.70), (1, 3): (0.81, 0.50), (1, 4): (0.60, 0.99),  # tie on validation: fewer layers
+        (2, 2): (0.75, 0.72), (2, 3): (0.76, 0.73)}                        # L4 missing: seed 2 not reported
+
+
+def _fake_metrics(run, val: float, test: float) -> None:
+    run.dir.mkdir(parents=True)
+    atomic_write_json(run.dir / "metrics.json", {
+        "seed": run.seed, "val_roc_auc": val, "test_roc_auc": test, "best_epoch": 3,
+        "test": {"roc_auc": test, "n_tasks_scored": 2, "n_tasks_skipped": 0, "per_task": {"a": test, "b": test}}})
+    atomic_write_json(run.dir / "run.json", {"wall_seconds": 10.0, "commit": "abc123", "machine": {
+        "platform": "TestOS", "cpu_count": 2, "torch": "t", "dgl": "d"}})
+
+
+def _fake_grid(write_config, tmp_path):
+    exp = load_experiment(write_config(TABLE, "tab"))
+    for run in exp.runs(tmp_path / "runs"):
+        if run.method == "MetaLink" and (run.seed, run.layers) in FAKE:
+            _fake_metrics(run, *FAKE[(run.seed, run.layers)])
+        elif run.method == "ERM" and run.seed == 0:
+            _fake_metrics(run, 0.6, 0.55)
+    return exp
+
+
+def test_layers_chosen_on_validation_and_partial_cells(write_config, tmp_path):
+    exp = _fake_grid(write_config, tmp_path)
+    results = collect(exp, tmp_path / "runs", command="metalink-dgl experiment tab.yaml")
+    erm, metalink = results["cells"]
+    assert metalink["layers_chosen"] == [3, 2] and metalink["seeds"] == [0, 1] and metalink["missing_seeds"] == [2]
+    assert metalink["test"]["values"] == [0.75, 0.70] and abs(metalink["test"]["mean"] - 0.725) < 1e-12
+    assert metalink["per_seed"][0]["by_layers"]["4"] == {"val": 0.79, "test": 0.90}
+    assert metalink["wall_seconds"] == 2 * 3 * 10.0  # every tried L of the two complete seeds
+    assert erm["seeds"] == [0] and erm["test"]["std"] == 0.0
+    assert results["runs"] == {"total": 12, "finished": 9, "missing": 3, "evaluations_missing": 0}
+    assert results["commits"] == ["abc123"] and results["paper"]["source"] == "Table T of a test"
+
+    md = render(results)
+    assert "**Partial: 3 of 12 runs missing" in md
+    assert "| relational | MetaLink | 72.5 ± 3.5 | 2/3 | 3, 2 | 70.0 ± 2.0 (L=3) | +2.5 | 1.0 min |" in md
+    assert "| standard | ERM | 55.0 ± 0.0 | 1/3 | 0 | — | — | 10 s |" in md
+    assert "| standard | GROVER | not run here | | | 65.0 ± 1.0 | | |" in md
+
+
+def test_markdown_is_rendered_from_the_json_alone(write_config, tmp_path):
+    exp = _fake_grid(write_config, tmp_path)
+    paths = write_results(collect(exp, tmp_path / "runs"), tmp_path / "results")
+    assert [p.name for p in paths] == ["tab.json", "tab.md"]
+    data = json.loads((tmp_path / "results" / "tab.json").read_text())
+    assert (tmp_path / "results" / "tab.md").read_text() == render(data)
+
+    data["cells"][1]["test"]["mean"] = 0.123456  # an edited number shows up in the Markdown
+    data["paper"]["rows"][0]["mean"] = 99.9
+    (tmp_path / "results" / "tab.json").write_text(json.dumps(data))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nSTALE BLOCK\n{README_END}\noutro\n")
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "results" / "tab.json"), "--readme", str(readme)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "results" / "tab.md").read_text()
+    assert "| relational | MetaLink | 12.3 ± 3.5 | 2/3 | 3, 2 | 99.9 ± 2.0 (L=3) | -87.6 |" in md
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "STALE" not in text
+    assert "### A table" in text and "#### sider" in text and "12.3 ± 3.5" in text
+
+
+def test_experiment_report_only_needs_partial_while_runs_are_missing(write_config, tmp_path):
+    _fake_grid(write_config, tmp_path)
+    args = ["experiment", str(tmp_path / "configs" / "tab.yaml"), "--runs", str(tmp_path / "runs"),
+            "--results", str(tmp_path / "results"), "--report-only"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0 and "3 runs and 0 sweep evaluations missing" in result.output
+    assert not (tmp_path / "results").exists()
+    result = CliRunner().invoke(cli, [*args, "--partial"], catch_exceptions=False)
+    assert result.exit_code == 0 and (tmp_path / "results" / "tab.md").is_file()
+    assert "metalink-dgl experiment" in json.loads((tmp_path / "results" / "tab.json").read_text())["command"]
+
+
+def test_a_directory_holding_a_run_with_other_options_is_refused(write_config, tmp_path):
+    exp = _fake_grid(write_config, tmp_path)
+    run = exp.runs(tmp_path / "runs")[0]
+    check_existing([run])  # the fake runs have no config.json: nothing to compare
+    atomic_write_json(run.dir / "config.json", {**run.config.to_dict(), "hidden": 999, "device": "cuda"})
+    with pytest.raises(MetaLinkError, match=r"holds a run made with other options: hidden=999 \(wanted "):
+        check_existing([run])

@@ -1,0 +1,121 @@
+"""The runner end to end through ``metalink-dgl experiment`` on a tiny grid (real training, 1 epoch)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import metalink_dgl.experiments.cell as cell_module
+from cli.main import cli
+from metalink_dgl.experiments import render
+from metalink_dgl.experiments.runner import threads_per_job
+
+pytestmark = pytest.mark.slow
+
+#: A 300-molecule slice of SIDER, one seed, 1 epoch, a small model.
+SLICE = """
+datasets: [sider]
+seeds: [0]
+base: {epochs: 1, hidden: 32, batch_size: 64, max_molecules: 300, device: cpu}
+"""
+RUN_DIR = "batch_size=64,epochs=1,hidden=32,max_molecules=300"
+
+#: The tiny grid: 2 cells (ERM standard, MetaLink relational), Table 3's report.
+TINY = SLICE + """
+name: tiny
+title: Tiny grid
+settings: [standard, relational]
+methods:
+  ERM: {layers: 0, settings: [standard]}
+  MetaLink: {layers: 1, settings: [relational]}
+paper: {file: paper.yaml, key: corr}
+evaluate: {aux_ratio: [0.5]}
+report:
+  kind: task-correlation
+  n_tasks: 2
+  compare: [{setting: standard, method: ERM}, {setting: relational, method: MetaLink}]
+"""
+
+#: One run that trains, one that fails (too many shots).
+PARALLEL = SLICE + """
+name: par
+settings: [relational, meta]
+methods: {MetaLink: {layers: 1, settings: [relational]}, broken: {layers: 1, shots: 100000, settings: [meta]}}
+"""
+
+
+def _experiment(config, tmp_path, *args):
+    return CliRunner().invoke(cli, ["experiment", str(config), "--runs", str(tmp_path / "runs"),
+                                    "--results", str(tmp_path / "results"), "--no-progress", *args],
+                              catch_exceptions=False)
+
+
+def test_tiny_grid_runs_resumes_and_renders_from_json(write_config, tmp_path, monkeypatch):
+    config = write_config(TINY, "tiny")
+    result = _experiment(config, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "2 runs, 0 finished (skipped), 2 to train" in result.output
+    assert "done  [1/2] sider standard ERM L0 seed 0" in result.output
+    assert "done  [2/2] sider relational MetaLink L1 seed 0" in result.output
+    assert "test-time sweeps of 2 chosen runs to score" in result.output
+
+    data = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    assert [(c["setting"], c["method"], c["seeds"]) for c in data["cells"]] == [
+        ("standard", "ERM", [0]), ("relational", "MetaLink", [0])]
+    metalink = data["cells"][1]
+    assert metalink["per_seed"][0]["run"] == f"sider/relational/{RUN_DIR}/L1/seed_0"
+    assert 0 <= metalink["test"]["mean"] <= 1 and metalink["wall_seconds"] > 0 and data["commits"]
+    assert data["machines"] and data["runs"]["missing"] == 0 and not data["grid"]["quick_look"]
+    assert (tmp_path / "results" / "tiny.md").read_text() == render(data)
+    assert (tmp_path / "results" / "tiny_correlation.png").stat().st_size > 0
+    sweep = json.loads((tmp_path / "runs" / metalink["per_seed"][0]["run"] / "eval_aux_ratio_0.5.json").read_text())
+    assert sweep["aux_ratio"] == 0.5 and metalink["sweep"]["aux_ratio"][0]["values"] == [sweep["roc_auc"]]
+    assert len(data["analysis"]["matrix"]) == 27 and len(data["analysis"]["groups"]["low"]["tasks"]) == 2
+
+    runs = sorted((tmp_path / "runs").rglob("metrics.json"))
+    stamps = [p.stat().st_mtime_ns for p in runs]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(cell_module, "train", no_training)
+    result = _experiment(config, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "2 runs, 2 finished (skipped), 0 to train" in result.output and "sweeps" not in result.output
+    assert [p.stat().st_mtime_ns for p in runs] == stamps
+
+    # an interrupted run (last.pt but no metrics.json) is the only one trained again, resuming
+    monkeypatch.undo()
+    calls = []
+    original = cell_module.train
+    monkeypatch.setattr(cell_module, "train", lambda config, **kw: calls.append(kw) or original(config, **kw))
+    runs[0].unlink()
+    result = _experiment(config, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "1 finished (skipped), 1 to train" in result.output and calls == [{"resume": True, "progress": False}]
+    assert json.loads((runs[0].parent / "history.json").read_text())[0]["epoch"] == 0  # not retrained from scratch
+
+
+def test_parallel_jobs_report_failures_and_go_on(write_config, tmp_path):
+    config = write_config(PARALLEL, "par")
+    result = _experiment(config, tmp_path, "--jobs", "2", "--partial")
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output and "sider meta broken L1 seed 0" in result.output
+    failed_log = tmp_path / "runs" / "sider" / "meta" / f"{RUN_DIR},shots=100000" / "L1" / "seed_0.log"
+    assert "--shots 100000" in failed_log.read_text()
+    ok_dir = tmp_path / "runs" / "sider" / "relational" / RUN_DIR / "L1"
+    assert not (ok_dir / "seed_0.log").exists()  # logs of successful jobs are not kept
+    assert json.loads((ok_dir / "seed_0" / "run.json").read_text())["torch_threads"] == threads_per_job(2)
+    data = json.loads((tmp_path / "results" / "par.json").read_text())
+    assert data["runs"]["missing"] == 1 and data["cells"][0]["seeds"] == [0] and data["cells"][1]["seeds"] == []
+    assert "**Partial: 1 of 2 runs missing" in (tmp_path / "results" / "par.md").read_text()
+
+
+def test_in_process_failure_is_logged_and_the_exit_code_says_so(write_config, tmp_path):
+    config = write_config(PARALLEL, "par")
+    result = _experiment(config, tmp_path, "--methods", "broken", "--partial")
+    assert result.exit_code == 1 and "FAIL  [1/1] sider meta broken L1 seed 0" in result.output
+    log = tmp_path / "runs" / "sider" / "meta" / f"{RUN_DIR},shots=100000" / "L1" / "seed_0.log"
+    assert "Traceback" in log.read_text() and "MetaLinkError" in log.read_text()
