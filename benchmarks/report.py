@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 
-ORDER = ("kg_scale", "epoch", "featurize")
+ORDER = ("kg_scale", "epoch", "featurize", "vision")
 
 
 def _key(record: dict) -> tuple[str, str]:
@@ -129,13 +129,26 @@ def render_featurize(r: dict) -> list[str]:
     return lines
 
 
+def render_vision(r: dict) -> list[str]:
+    p = r["params"]
+    encoder = p["encoder"] + (f" (width {p['width']})" if p["encoder"] == "resnet12" else "")
+    lines = ["## Vision throughput: ERM vs MetaLink on generated COCO-style images", "", *_provenance(r),
+             f"- {r['train_images']} training images at {p['image_size']} px, {r['tasks']} tasks; {encoder}, "
+             f"hidden {p['hidden']}, batch {p['batch_size']}; ERM `{p['ERM']}`, MetaLink `{p['MetaLink']}`; "
+             f"median of {p['rounds']} alternating (ABBA) rounds", ""]
+    lines += _table(["model", "images/s", "s/epoch"],
+                    [[key, r["images_per_s"][key], r["epoch_s"][key]] for key in ("ERM", "MetaLink")])
+    return [*lines, "", f"Ratio MetaLink/ERM images/s: **{r['ratio']:.3f}**."]
+
+
 def render_other(r: dict) -> list[str]:
     scalars = [[k, v] for k, v in r.items()
                if isinstance(v, (int, float, str, bool)) and k not in ("command", "commit", "date")]
     return [f"## {r['benchmark']}", "", *_provenance(r), "", *_table(["field", "value"], scalars)]
 
 
-RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize}
+RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize,
+             "vision": render_vision}
 
 
 def render(results: dict) -> str:
