@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table 2 (MS-COCO, 80 tasks, mAP): ERM and MetaLink in the four settings, ResNet-50 at 224,
+# Table 2 (MS-COCO, 80 tasks, mAP): ERM, Baseline++ (meta) and MetaLink in the four settings, ResNet-50 at 224,
 # Adam lr 0.002, weight decay 1e-4, batch 256, 40 epochs (paper appendix A), 5 seeds.
 # Needs the real data (not downloaded here): COCO_ROOT holds annotations/instances_{train,val}2014.json
 # and the train2014/ and val2014/ image folders; the val file is the test fold, as in the paper.
@@ -16,6 +16,9 @@ common=(--dataset coco --data-root "$COCO_ROOT" --encoder resnet50 --image-size 
 if [[ -n "${PRETRAINED:-}" ]]; then common+=(--pretrained "$PRETRAINED"); fi
 # shellcheck disable=SC2086  # the seeds are separate words
 metalink-dgl train "${common[@]}" --setting standard --layers 0 --out "$out/erm-standard" --seeds $seeds
+# shellcheck disable=SC2086
+metalink-dgl train "${common[@]}" --setting meta --model baseline++ --layers 0 --out "$out/baselinepp-meta" \
+  --seeds $seeds
 for setting in standard relational meta relational-meta; do
   # shellcheck disable=SC2086
   metalink-dgl train "${common[@]}" --setting "$setting" --layers "${LAYERS:-2}" --out "$out/metalink-$setting" \

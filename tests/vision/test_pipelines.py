@@ -87,9 +87,12 @@ def test_coco_checkpoint_reproduces_the_test_map(coco_run):
     assert again["metric"] == "map" and again["map"] == summary["test_map"]["values"][0]
 
 
-@pytest.mark.parametrize("setting", ["standard", "meta", "relational-meta"])
-def test_coco_every_other_setting_trains(coco_root, tmp_path, setting):
-    summary = train(_coco_config(coco_root, tmp_path / "run", setting=setting, epochs=3, shots=32), progress=False)
+@pytest.mark.parametrize("setting,model", [("standard", "metalink"), ("meta", "metalink"),
+                                           ("relational-meta", "metalink"), ("meta", "baseline++")])
+def test_coco_every_other_setting_trains(coco_root, tmp_path, setting, model):
+    extra = {} if model == "metalink" else {"model": model, "layers": 0}
+    summary = train(_coco_config(coco_root, tmp_path / "run", setting=setting, epochs=3, shots=32, **extra),
+                    progress=False)
     assert 0.0 < summary["test_map"]["mean"] <= 1.0
     draw = json.loads((tmp_path / "run" / "seed_0" / "draw.json").read_text())
     assert (len(draw["heldout_tasks"]) == 1) == SETTINGS[setting].meta
