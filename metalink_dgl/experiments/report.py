@@ -23,6 +23,7 @@ import json
 import math
 import os
 import re
+import shlex
 from datetime import date
 from pathlib import Path
 
@@ -55,6 +56,15 @@ def stats(values: list[float]) -> dict:
 # ----------------------------------------------------------------------------------------------- collect
 
 
+def portable_command(command: str) -> str:
+    """``command`` with every absolute path replaced by ``<path>``: results name no machine's folders."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # not a shell line: leave it as it is
+        return command
+    return shlex.join("<path>" if os.path.isabs(w) else w for w in words)
+
+
 def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "") -> dict:
     """Aggregate the runs of ``experiment`` found under ``runs_dir`` into the results dict."""
     runs_dir = Path(runs_dir)
@@ -73,13 +83,13 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "") 
             entry, records = _seed_entry(experiment, candidates, chosen, runs_dir, kind == "task-correlation")
             missing_evals += sum(v is None for sweep in entry.get("sweep", {}).values() for v in sweep.values())
             machines.update({str(r["machine"]): r["machine"] for r in records if "machine" in r})
-            commands.update(r["command"] for r in records if r.get("command"))
+            commands.update(portable_command(r["command"]) for r in records if r.get("command"))
             per_seed.append(entry)
         cells.append(_cell(experiment, (dataset, setting, method), per_seed, missing, groups))
     n_missing = sum(not r.finished for r in runs)
     results = {
         "experiment": experiment.name, "title": experiment.title, "notes": experiment.notes,
-        "config": str(experiment.path), "command": command, "run_commands": sorted(commands),
+        "config": str(experiment.path), "command": portable_command(command), "run_commands": sorted(commands),
         "date": date.today().isoformat(),
         "report": {"kind": kind, **experiment.report},
         "grid": _grid(experiment),

@@ -112,3 +112,12 @@ def test_a_directory_holding_a_run_with_other_options_is_refused(write_config, t
     atomic_write_json(run.dir / "config.json", {**run.config.to_dict(), "hidden": 999, "device": "cuda"})
     with pytest.raises(MetaLinkError, match=r"holds a run made with other options: hidden=999 \(wanted "):
         check_existing([run])
+
+
+def test_results_name_no_machine_folder():
+    from metalink_dgl.experiments.report import portable_command
+
+    cmd = "metalink-dgl experiment experiments/configs/table1.yaml --runs /data/me/runs --results 'res dir' -j 2"
+    assert portable_command(cmd) == ("metalink-dgl experiment experiments/configs/table1.yaml --runs '<path>' "
+                                     "--results 'res dir' -j 2")
+    assert portable_command("unbalanced 'quote") == "unbalanced 'quote"
