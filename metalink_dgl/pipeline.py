@@ -111,6 +111,8 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
     ``aux_ratio`` scores the same test examples with each revealing that fraction of the
     auxiliary tasks instead (a fresh draw with the run's seed; Figure 4 of the paper).
     """
+    if aux_ratio is not None:
+        check_aux_ratio(aux_ratio)  # before loading and featurizing anything
     dev = resolve_device(device)
     model, config, ckpt = load_model(path, dev)
     if config.kind == "fewshot":
@@ -125,7 +127,7 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
     draw = EvalDraw.from_state(ckpt["draw"])
     if aux_ratio is not None:
         split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
-        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=check_aux_ratio(aux_ratio),
+        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
                                heldout_ratio=config.heldout_ratio, shots=config.shots,
                                heldout_pick=config.heldout_tasks, source=str(path))
     return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting,
