@@ -40,6 +40,11 @@ def forward_masks(model, z: torch.Tensor, Y: torch.Tensor, masks: Masks,
     return logits, rows, tasks
 
 
+def as_rows(idx) -> torch.Tensor:
+    """Dataset row indices (any sequence or array) as a LongTensor."""
+    return torch.as_tensor(np.asarray(idx), dtype=torch.long)
+
+
 @torch.no_grad()
 def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Tensor, setting: Setting,
                targets: torch.Tensor, support: torch.Tensor, *, batch_size: int, device: torch.device) -> dict:
@@ -97,6 +102,6 @@ def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: S
     The target tasks are the held-out ones in the meta settings and all tasks otherwise.
     """
     targets = draw_heldout if setting.meta else torch.ones_like(draw_heldout)
-    scored = score_rows(model, inputs, Y, torch.as_tensor(np.asarray(rows), dtype=torch.long), aux, setting,
+    scored = score_rows(model, inputs, Y, as_rows(rows), aux, setting,
                         targets, support, batch_size=batch_size, device=device)
     return METRICS[metric](scored["y_true"], scored["prob"], scored["task"].astype(np.int64), task_names)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -30,7 +29,7 @@ from .config import TrainConfig
 from .data import Split
 from .device import resolve_device
 from .draw import EvalDraw
-from .evaluation import evaluate, forward_masks
+from .evaluation import as_rows, evaluate, forward_masks
 from .fewshot import prepare_fewshot, train_fewshot_seed
 from .io import atomic_write_json
 from .loop import check_run_dir, fit, make_optimizer, seconds_per_epoch, summarize
@@ -73,10 +72,6 @@ def train_epoch(model: torch.nn.Module, data: Prepared, rows: torch.Tensor, sett
     return total / max(count, 1)
 
 
-def _rows(idx) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(idx), dtype=torch.long)
-
-
 def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *, resume: bool = False,
                progress: bool = True) -> dict:
     """Train and test one seed into ``run_dir``; returns the contents of its ``metrics.json``."""
@@ -103,8 +98,8 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     generator = torch.Generator().manual_seed(seed)
     common = dict(config=config.to_dict(), seed=seed, task_names=task_names, draw=draw.state(),
-                  split={name: _rows(getattr(split, name)) for name in ("train", "val", "test")})
-    train_rows = _rows(split.train)
+                  split={name: as_rows(getattr(split, name)) for name in ("train", "val", "test")})
+    train_rows = as_rows(split.train)
 
     def score(rows, aux) -> dict:
         return evaluate(model, data.inputs, data.Y, rows, aux, setting, draw.heldout, draw.support, task_names,
