@@ -21,7 +21,7 @@ from .options import split_task_columns
               help="Meta-trained models: CSV of SMILES + 0/1/empty columns labelling examples of the new tasks "
               "to predict.")
 @click.option("--shots", type=int, default=None,
-              help="Use this many labelled --support molecules (seeded) [default: all].")
+              help="Each new task shows this many of its labelled --support molecules (seeded) [default: all].")
 @click.option("--aux-ratio", type=float, default=None,
               help="Show the model only this random fraction of each molecule's known labels and predict the rest "
               "too, to check it on your own labels [default: show all].")

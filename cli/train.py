@@ -37,7 +37,8 @@ def _fmt(stats: dict) -> str:
               help="Which tasks are held out (meta settings): a seeded random sample, or the last columns "
               "(the same tasks for every seed, as in the authors' code).")
 @click.option("--shots", type=int, default=None,
-              help="Support examples labelled on the held-out tasks at test time (meta settings) [default: 256];"
+              help="K-shot support at test time (meta settings): each held-out task shows K of its labelled training "
+              "examples, or all if it has fewer [default: 256];"
               " fewshot: support images per class, K [default: 5].")
 @click.option("--support-ratio", type=float, default=D.support_ratio, show_default=True,
               help="Fraction of a training minibatch used as support in meta episodes.")

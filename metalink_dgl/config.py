@@ -45,7 +45,7 @@ class TrainConfig:
     aux_ratio: float = 0.2  # fraction of auxiliary tasks each query example reveals (relational)
     heldout_ratio: float = 0.2  # fraction of tasks held out of training (meta)
     heldout_tasks: str = "random"  # which: a seeded sample, or the last columns (the authors' protocol)
-    shots: int | None = None  # meta: support examples on the held-out tasks at test (256); fewshot: K per class (5)
+    shots: int | None = None  # meta: K labelled support examples per held-out task at test (256); fewshot: K per class
     support_ratio: float = 0.5  # fraction of a training minibatch used as support (meta)
     model: str = "metalink"  # or a baseline: labels-as-features, baseline++ (no KG layers)
     layers: int = 2  # KG layers L

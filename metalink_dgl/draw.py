@@ -1,14 +1,15 @@
 """The fixed, seeded evaluation draw: every method is scored on the same (example, task) pairs.
 
-For a seed it fixes the held-out tasks (meta settings), the support examples labelled on
-them (``--shots`` training molecules) and, for each validation and test example, the
-auxiliary tasks it may reveal. The draw depends on the setting only through its ``meta``
-switch, so standard and relational runs of a seed are scored on identical pairs, and so
-are meta and relational-meta runs.
+For a seed it fixes the held-out tasks (meta settings), the support labels on them
+(``--shots`` K: up to K labelled training molecules per held-out task) and, for each
+validation and test example, the auxiliary tasks it may reveal. The draw depends on the
+setting only through its ``meta`` switch, so standard and relational runs of a seed are
+scored on identical pairs, and so are meta and relational-meta runs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ import torch
 from .errors import MetaLinkError
 from .io import atomic_write_json
 from .settings import Setting, draw_aux, split_tasks
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,12 +32,15 @@ class EvalDraw:
         Tasks never seen in training (all False outside the meta settings).
     support : LongTensor, (S,)
         Dataset rows of the support examples (empty outside the meta settings).
+    support_shown : BoolTensor, (S, T)
+        Which labels of the support rows are shown (the K shots of each held-out task).
     aux : dict[str, BoolTensor]
         ``"val"``/``"test"`` -> (R, T) auxiliary pairs of the split's rows, in split order.
     """
 
     heldout: torch.Tensor
     support: torch.Tensor
+    support_shown: torch.Tensor
     aux: dict[str, torch.Tensor]
 
     @classmethod
@@ -51,20 +57,25 @@ class EvalDraw:
         seen = ~heldout
         aux = {name: draw_aux(seen, len(rows), aux_ratio, generator) for name, rows in
                (("val", split.val), ("test", split.test))}
-        support = torch.zeros(0, dtype=torch.long)
+        support, shown = torch.zeros(0, dtype=torch.long), torch.zeros(0, T, dtype=torch.bool)
         if setting.meta:
             train = torch.as_tensor(np.asarray(split.train), dtype=torch.long)
-            support = draw_support(Y, train, heldout, shots, generator, source=source)
-        return cls(heldout=heldout, support=support, aux=aux)
+            support, shown = draw_support(Y, train, heldout, shots, generator, source=source)
+        return cls(heldout=heldout, support=support, support_shown=shown, aux=aux)
 
     def state(self) -> dict:
         """Tensors only, for a checkpoint."""
-        return {"heldout": self.heldout, "support": self.support,
+        return {"heldout": self.heldout, "support": self.support, "support_shown": self.support_shown,
                 "aux_val": self.aux["val"], "aux_test": self.aux["test"]}
 
     @classmethod
     def from_state(cls, state: dict) -> EvalDraw:
-        return cls(heldout=state["heldout"], support=state["support"],
+        """The draw of a checkpoint; one written before ``support_shown`` shows every held-out label
+        of its support rows, as it did then."""
+        shown = state.get("support_shown")
+        if shown is None:
+            shown = state["heldout"][None, :].expand(len(state["support"]), -1).clone()
+        return cls(heldout=state["heldout"], support=state["support"], support_shown=shown,
                    aux={"val": state["aux_val"], "test": state["aux_test"]})
 
     def to_json(self, path: str | os.PathLike, task_names: list[str], split) -> None:
@@ -77,14 +88,22 @@ class EvalDraw:
         atomic_write_json(path, {
             "heldout_tasks": [task_names[j] for j in self.heldout.nonzero().flatten().tolist()],
             "support_rows": self.support.tolist(),
+            "support_tasks": [[task_names[j] for j in row.nonzero().flatten().tolist()] for row in self.support_shown],
             "val": block("val", split.val),
             "test": block("test", split.test),
         })
 
 
 def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, shots: int, generator: torch.Generator,
-                 *, source: str, rows_name: str = "training molecules", targets_name: str = "held-out") -> torch.Tensor:
-    """A seeded choice of ``shots`` support rows among ``rows`` labelled on at least one target task.
+                 *, source: str, rows_name: str = "training molecules",
+                 targets_name: str = "held-out") -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded K-shot support set: for each target task, ``shots`` random rows among ``rows``
+    labelled on it, or all of them if it has fewer (sparse assays; one log line says how many).
+
+    The rows are taken in one seeded random order and each target task shows its first
+    ``shots`` labelled rows in it: each task gets a uniform random subset of its labelled
+    rows, and tasks share support rows where they can (a dense label matrix needs only
+    ``shots`` rows). A support row shows only the labels of the tasks it was drawn for.
 
     Parameters
     ----------
@@ -93,23 +112,36 @@ def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, sho
         Candidate rows of ``Y``.
     targets : BoolTensor, (T,)
     shots : int
+        K, labelled support examples per target task.
     generator : torch.Generator
     source, rows_name, targets_name : str
-        File, kind of rows and kind of tasks, for the message.
+        File, kind of rows and kind of tasks, for the messages.
 
     Returns
     -------
-    LongTensor, (shots,), sorted rows of ``Y``.
+    support : LongTensor, (S,)
+        Sorted rows of ``Y`` drawn for at least one target task.
+    shown : BoolTensor, (S, T)
+        The drawn (row, task) labels: at most ``shots`` per target column, none elsewhere.
 
     Raises
     ------
     MetaLinkError
-        If fewer than ``shots`` candidate rows are labelled on the target tasks.
+        If no candidate row is labelled on any target task.
     """
-    labelled = rows[(~torch.isnan(Y[rows][:, targets])).any(dim=1)]
-    if len(labelled) < shots:
-        raise MetaLinkError(
-            f"{source}: only {len(labelled)} {rows_name} are labelled on the {int(targets.sum())} {targets_name} "
-            f"tasks; --shots {shots} needs {shots} (lower --shots)"
-        )
-    return labelled[torch.randperm(len(labelled), generator=generator)[:shots]].sort().values
+    labelled = ~torch.isnan(Y[rows]) & targets[None, :]  # (R, T)
+    counts = labelled.sum(dim=0)
+    if not bool(labelled.any()):
+        raise MetaLinkError(f"{source}: none of the {len(rows)} {rows_name} is labelled on the "
+                            f"{int(targets.sum())} {targets_name} tasks; the support set would be empty")
+    short, empty = targets & (counts < shots), targets & (counts == 0)
+    if bool(short.any()):
+        log.info("%s: %d of the %d %s tasks have fewer than --shots %d labelled %s and use all of theirs%s",
+                 source, int(short.sum()), int(targets.sum()), targets_name, shots, rows_name,
+                 f" ({int(empty.sum())} have none)" if bool(empty.any()) else "")
+    scores = torch.rand(len(rows), generator=generator)[:, None].repeat(1, labelled.shape[1])  # one row order
+    scores[~labelled] = 2.0  # after every labelled row of the column
+    picked = (scores.argsort(dim=0).argsort(dim=0) < shots) & labelled
+    keep = picked.any(dim=1)
+    order = rows[keep].argsort()
+    return rows[keep][order], picked[keep][order]

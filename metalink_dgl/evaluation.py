@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .draw import EvalDraw
 from .graph import build_knowledge_graph
 from .metrics import METRICS
 from .settings import Masks, Setting, make_masks
@@ -47,11 +48,12 @@ def as_rows(idx) -> torch.Tensor:
 
 @torch.no_grad()
 def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Tensor, setting: Setting,
-               targets: torch.Tensor, support: torch.Tensor, *, batch_size: int, device: torch.device) -> dict:
+               targets: torch.Tensor, support: torch.Tensor, *, support_shown: torch.Tensor | None = None,
+               batch_size: int, device: torch.device) -> dict:
     """Predict every queried pair of ``rows`` (in eval mode) under the fixed draw.
 
-    Each block is ``support`` rows (labelled on ``targets``; meta settings) followed by up to
-    ``batch_size`` query rows.
+    Each block is the ``support`` rows (showing their labels on ``targets``; meta settings)
+    followed by up to ``batch_size`` query rows.
 
     Parameters
     ----------
@@ -64,6 +66,9 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
         Auxiliary pairs of those rows.
     targets : BoolTensor, (T,)
     support : LongTensor, (S,)
+    support_shown : BoolTensor, (S, T), optional
+        Which labels of the support rows are shown (:class:`~metalink_dgl.draw.EvalDraw`);
+        default all of them.
 
     Returns
     -------
@@ -71,7 +76,11 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     """
     model.eval()
     T, S = Y.shape[1], len(support)
-    z_support = model.embed(inputs.batch(support).to(device)) if S else None
+    z_support = torch.cat([model.embed(inputs.batch(support[i:i + batch_size]).to(device))
+                           for i in range(0, S, batch_size)]) if S else None
+    Y_support = Y[support]
+    if support_shown is not None:
+        Y_support = Y_support.masked_fill(~support_shown, float("nan"))
     out: dict[str, list] = {"row": [], "task": [], "y_true": [], "prob": []}
     for start in range(0, len(rows), batch_size):
         query = rows[start:start + batch_size]
@@ -79,7 +88,7 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
         z = model.embed(inputs.batch(query).to(device))
         if z_support is not None:
             z = torch.cat([z_support, z])
-        Yb = Y[block]
+        Yb = torch.cat([Y_support, Y[query]])
         masks = make_masks(
             Yb, setting, targets=targets,
             aux=torch.cat([torch.zeros(S, T, dtype=torch.bool), aux[start:start + batch_size]]),
@@ -93,15 +102,14 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
 
-def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: Setting, draw_heldout: torch.Tensor,
-             support: torch.Tensor, task_names: list[str], *, batch_size: int, device: torch.device,
-             metric: str = "roc_auc") -> dict:
+def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: Setting, draw: EvalDraw,
+             task_names: list[str], *, batch_size: int, device: torch.device, metric: str = "roc_auc") -> dict:
     """``metric`` (a key of :data:`metalink_dgl.metrics.METRICS`: per-task ROC-AUC or average
-    precision, averaged over tasks) of ``model`` on ``rows`` under the fixed draw.
+    precision, averaged over tasks) of ``model`` on ``rows`` under the fixed ``draw``.
 
     The target tasks are the held-out ones in the meta settings and all tasks otherwise.
     """
-    targets = draw_heldout if setting.meta else torch.ones_like(draw_heldout)
-    scored = score_rows(model, inputs, Y, as_rows(rows), aux, setting,
-                        targets, support, batch_size=batch_size, device=device)
+    targets = draw.heldout if setting.meta else torch.ones_like(draw.heldout)
+    scored = score_rows(model, inputs, Y, as_rows(rows), aux, setting, targets, draw.support,
+                        support_shown=draw.support_shown, batch_size=batch_size, device=device)
     return METRICS[metric](scored["y_true"], scored["prob"], scored["task"].astype(np.int64), task_names)

@@ -130,9 +130,8 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
         draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
                                heldout_ratio=config.heldout_ratio, shots=config.shots,
                                heldout_pick=config.heldout_tasks, source=str(path))
-    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting,
-                    draw.heldout, draw.support, data.dataset.task_names, batch_size=config.batch_size, device=dev,
-                    metric=data.metric)
+    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting, draw,
+                    data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric)
 
 
 def _n_rows(split: dict) -> int:

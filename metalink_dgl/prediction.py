@@ -187,21 +187,18 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
                  seed: int, device: torch.device) -> SupportSet:
     """The support molecules of ``dataset`` (its tasks are ``plan.new_tasks``), embedded once.
 
-    ``shots`` molecules labelled on at least one new task are drawn with ``seed``
-    (:func:`metalink_dgl.draw.draw_support`); by default every labelled molecule is used.
+    With ``shots`` K, each new task shows K of its labelled molecules, drawn with ``seed``
+    (:func:`metalink_dgl.draw.draw_support`); by default every label of the file is shown.
     """
     Y = torch.full((len(dataset), len(plan.names)), float("nan"))
     Y[:, plan.n_model:] = torch.from_numpy(dataset.Y)
-    if shots is None:
-        shots = int((~torch.isnan(Y[:, plan.targets])).any(dim=1).sum())
-        if shots == 0:
-            raise MetaLinkError(f"{dataset.source}: no molecule has a 0/1 label; the support file needs labelled "
-                                f"examples of the new tasks {preview(plan.new_tasks)}")
-    chosen = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots, torch.Generator().manual_seed(seed),
-                          source=dataset.source, rows_name="molecules", targets_name="support")
+    chosen, shown = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots or len(dataset),
+                                 torch.Generator().manual_seed(seed), source=dataset.source, rows_name="molecules",
+                                 targets_name="support")
     graphs = featurize(dataset.subset(chosen.numpy()), featurizer, progress=False, cache=False)
     model.eval()
-    return SupportSet(model.embed(graphs.batch(torch.arange(len(chosen))).to(device)), Y[chosen])
+    return SupportSet(model.embed(graphs.batch(torch.arange(len(chosen))).to(device)),
+                      Y[chosen].masked_fill(~shown, float("nan")))
 
 
 def added_columns(plan: TaskPlan, skip_invalid: bool) -> list[str]:
@@ -493,7 +490,7 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
         Meta-trained models: CSV of SMILES + task columns (0/1/empty) with labelled examples
         of the new tasks to predict; every non-SMILES column is a task.
     shots : int, optional
-        Use this many labelled support molecules (seeded draw; default all).
+        Each new task shows this many of its labelled support molecules (seeded draw; default all).
     aux_ratio : float in [0, 1), optional
         Show the model only a random ``aux_ratio`` of each molecule's known labels (seeded);
         the other known cells are predicted like unknown ones, so the output can be checked
@@ -526,7 +523,7 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
     if shots is not None and shots < 1:
         raise MetaLinkError(f"--shots {shots} must be at least 1")
     if shots is not None and support is None:
-        raise MetaLinkError("--shots needs --support: it is the number of support molecules to use")
+        raise MetaLinkError("--shots needs --support: it is the number of labelled support molecules per new task")
     if batch_size is not None and batch_size < 1:
         raise MetaLinkError(f"--batch-size {batch_size} must be at least 1")
     source, output = str(input_csv), check_parent_dir(output_csv)

@@ -102,7 +102,7 @@ def train_seed(config: TrainConfig, seed: int, run_dir: Path, data: Prepared, *,
     train_rows = as_rows(split.train)
 
     def score(rows, aux) -> dict:
-        return evaluate(model, data.inputs, data.Y, rows, aux, setting, draw.heldout, draw.support, task_names,
+        return evaluate(model, data.inputs, data.Y, rows, aux, setting, draw, task_names,
                         batch_size=config.batch_size, device=device, metric=data.metric)
 
     history, best = fit(

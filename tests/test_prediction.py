@@ -163,9 +163,11 @@ def test_skip_invalid_marks_rows_and_keeps_their_place(tmp_path, sider, untraine
     assert table[1][2] == "1" and PROB.match(table[3][2]) and result.n_invalid == 2
 
 
-def _support(tmp_path, sider, rows, tasks, flip=False):
+def _support(tmp_path, sider, rows, tasks, flip=False, shown=None):
+    """A support CSV of SIDER ``rows`` labelled on ``tasks`` (only the ``shown`` (rows, tasks) cells if given)."""
     cols = [sider.task_names.index(t) for t in tasks]
     Y = sider.Y[np.ix_(rows, cols)]
+    Y = Y if shown is None else np.where(np.asarray(shown), Y, np.nan)
     Y = np.where(np.isnan(Y), Y, 1 - Y) if flip else Y
     body = [[sider.smiles[r], *c] for r, c in zip(rows, label_cells(Y, ~np.isnan(Y)))]
     return write_csv(tmp_path / ("flipped.csv" if flip else "support.csv"), ["smiles", *tasks], body)
@@ -188,8 +190,9 @@ def test_support_set_predicts_new_tasks_for_a_meta_model(tmp_path, sider, untrai
             shots=40, device="cpu", progress=False)
     assert not np.allclose(probs(table, new), probs(read_csv(tmp_path / "flipped_out.csv"), new))  # support is used
 
-    with pytest.raises(MetaLinkError, match=r"support\.csv: only \d+ molecules are labelled .* --shots 1000"):
-        predict(ckpt, src, tmp_path / "x.csv", support=support, shots=1000, device="cpu", progress=False)
+    predict(ckpt, src, tmp_path / "all.csv", support=support, device="cpu", progress=False)
+    predict(ckpt, src, tmp_path / "many.csv", support=support, shots=1000, device="cpu", progress=False)
+    assert read_csv(tmp_path / "many.csv") == read_csv(tmp_path / "all.csv")  # fewer labels than K: all are shown
     seen = next(t for t in sider.task_names if t not in heldout)
     with pytest.raises(MetaLinkError, match=f"--tasks '{seen}': a meta-trained checkpoint predicts only"):
         predict(ckpt, src, tmp_path / "x.csv", support=support, tasks=[seen], device="cpu", progress=False)
@@ -261,13 +264,13 @@ def test_predict_agrees_with_evaluation_on_the_saved_test_draw(tmp_path, sider, 
     targets = draw.heldout if get_setting(setting).meta else torch.ones_like(draw.heldout)
     expected = score_rows(model, featurize(sider, progress=False), torch.from_numpy(sider.Y), test,
                           torch.from_numpy(aux), get_setting(setting), targets, draw.support,
-                          batch_size=config.batch_size, device=torch.device("cpu"))
+                          support_shown=draw.support_shown, batch_size=config.batch_size, device=torch.device("cpu"))
     src = sider_input(tmp_path / "in.csv", sider, test.numpy(), sider.task_names, show=aux & ~draw.heldout.numpy(),
                       extra=False)
     support = None
     if len(draw.support):
         new = [t for t, h in zip(sider.task_names, draw.heldout) if h]
-        support = _support(tmp_path, sider, draw.support.numpy(), new)
+        support = _support(tmp_path, sider, draw.support.numpy(), new, shown=draw.support_shown[:, draw.heldout])
     predict(ckpt_path, src, tmp_path / "out.csv", support=support, device="cpu", progress=False)
     P = probs(read_csv(tmp_path / "out.csv"), [sider.task_names[j] for j in targets.nonzero().flatten()])
     position = {int(r): i for i, r in enumerate(test)}

@@ -116,9 +116,10 @@ def _case_files(tmp_path: Path, sider, untrained_checkpoint) -> dict:
         "foreign checkpoint": (dict(checkpoint=tmp_path / "foreign.pt"), "foreign.pt: not a metalink-dgl checkpoint"),
         "unknown task in --tasks": (dict(extra=["--tasks", f"{task},Nope"]),
                                     "relational.pt: unknown task 'Nope' in --tasks"),
-        "--shots above the labelled support": (
-            dict(checkpoint=meta, extra=["--support", support, "--shots", "8"]),
-            "support.csv: only 7 molecules are labelled on the 1 support tasks; --shots 8 needs 8"),
+        "support file with no label": (
+            dict(checkpoint=meta, extra=["--support", _write(tmp_path / "s_none.csv", [["smiles", "assay"],
+                                                                                       ["CCO", ""], ["CCN", ""]])]),
+            "s_none.csv: none of the 2 molecules is labelled on the 1 support tasks; the support set would be empty"),
         "bad value in the support file": (
             dict(checkpoint=meta, extra=["--support", _write(tmp_path / "s_val.csv", [["smiles", "assay", "name"],
                                                                                       ["CCO", "1", "ethanol"]])]),
@@ -143,7 +144,7 @@ CASES = ["invalid SMILES", "empty input", "header only", "no SMILES column", "ta
          "checkpoint of a different model", "checkpoint of another format version",
          "checkpoint config from another version", "checkpoint without weights", "truncated checkpoint",
          "checkpoint with a pickled object", "foreign checkpoint", "unknown task in --tasks",
-         "--shots above the labelled support", "bad value in the support file", "invalid SMILES in the support file",
+         "support file with no label", "bad value in the support file", "invalid SMILES in the support file",
          "--support with a model that is not meta-trained",
          "meta-trained model without --support", "--aux-ratio 1", "--aux-ratio below 0",
          "output in a missing directory"]

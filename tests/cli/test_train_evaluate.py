@@ -61,7 +61,7 @@ def test_train_then_evaluate_then_resume(tmp_path, keep_threads):
     [
         (["--aux-ratio", "1.5"], "--aux-ratio 1.5 must be in [0, 1)"),
         (["--setting", "meta", "--layers", "0"], "needs --layers >= 1"),
-        (["--setting", "meta", "--shots", "100000"], "--shots 100000"),
+        (["--setting", "meta", "--shots", "0"], "--shots 0 must be at least 1"),
         (["--heldout-ratio", "0"], "--heldout-ratio"),
         (["--epochs", "0"], "--epochs 0"),
     ],

@@ -1,0 +1,98 @@
+"""The K-shot support draw on a real sparse label matrix (ToxCast) and a dense one (SIDER)."""
+
+import numpy as np
+import pytest
+import torch
+
+from metalink_dgl.data import load_dataset, make_split
+from metalink_dgl.draw import EvalDraw, draw_support
+from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.evaluation import score_rows
+from metalink_dgl.pipeline import load_model
+from metalink_dgl.settings import SETTINGS, split_tasks
+
+
+@pytest.fixture(scope="module")
+def toxcast():
+    """ToxCast labels (about 71% of the cells unknown) and its random-split training rows."""
+    data = load_dataset("toxcast")
+    return torch.from_numpy(data.Y), torch.as_tensor(make_split(data.smiles, "random", 0).train)
+
+
+def _draw(Y, rows, targets, shots, seed=0):
+    return draw_support(Y, rows, targets, shots, torch.Generator().manual_seed(seed), source="toxcast.csv")
+
+
+@pytest.mark.parametrize("shots", [1, 64, 256])
+def test_each_heldout_task_shows_k_of_its_labelled_rows_or_all(toxcast, shots):
+    Y, train = toxcast
+    targets = split_tasks(Y.shape[1], 0.2, seed=0)
+    support, shown = _draw(Y, train, targets, shots)
+    labelled = (~torch.isnan(Y[train]) & targets).sum(dim=0)
+    assert bool((labelled[targets] < 256).any())  # sparse assays: some have fewer labels than K=256
+    assert torch.equal(shown.sum(dim=0), torch.minimum(labelled, torch.tensor(shots)))
+    assert not shown[:, ~targets].any() and shown.any(dim=1).all()  # held-out tasks only; no idle row
+    assert not torch.isnan(Y[support][shown]).any()  # only labelled cells are shown
+    assert torch.equal(support, support.unique()) and bool(np.isin(support, train).all())
+    assert len(support) < int(shown.sum())  # tasks share support rows
+
+
+def test_support_draw_is_seeded(toxcast):
+    Y, train = toxcast
+    targets = split_tasks(Y.shape[1], 0.2, seed=0)
+    first, again, other = (_draw(Y, train, targets, 64, seed) for seed in (0, 0, 1))
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first[0], other[0])
+
+
+def test_a_dense_matrix_needs_only_k_rows(sider):
+    Y = torch.from_numpy(sider.Y)
+    targets = split_tasks(Y.shape[1], 0.2, seed=0)
+    support, shown = draw_support(Y, torch.arange(len(Y)), targets, 50, torch.Generator().manual_seed(0),
+                                  source="sider.csv")
+    assert len(support) == 50 and torch.equal(shown, targets.expand(50, -1))
+
+
+def test_no_labelled_support_is_a_one_line_error(toxcast):
+    Y, train = toxcast
+    Y = Y.clone()
+    targets = split_tasks(Y.shape[1], 0.2, seed=0)
+    Y[:, targets] = float("nan")
+    with pytest.raises(MetaLinkError, match=r"^toxcast\.csv: none of the \d+ training molecules is labelled on the "
+                                            r"123 held-out tasks; the support set would be empty$"):
+        _draw(Y, train, targets, 256)
+
+
+def test_hidden_support_labels_never_change_a_prediction(sider, untrained_checkpoint):
+    """Support labels outside ``support_shown`` are not used; shown ones are."""
+    from metalink_dgl.data import featurize
+
+    model, config, ckpt = load_model(untrained_checkpoint("relational-meta"))
+    draw = EvalDraw.from_state(ckpt["draw"])
+    hidden = torch.zeros_like(draw.support_shown)
+    hidden[::2] = draw.support_shown[::2]
+    shown = draw.support_shown & ~hidden
+    inputs, Y, rows = featurize(sider, progress=False), torch.from_numpy(sider.Y), ckpt["split"]["test"][:24]
+
+    def run(labels, mask=shown):
+        return score_rows(model, inputs, labels, rows, draw.aux["test"][:24], SETTINGS["relational-meta"],
+                          draw.heldout, draw.support, support_shown=mask, batch_size=8,
+                          device=torch.device("cpu"))["prob"]
+
+    def flip(cells):
+        flipped = Y.clone()
+        block = flipped[draw.support]
+        block[cells] = 1 - block[cells]
+        flipped[draw.support] = block
+        return flipped
+
+    base = run(Y)
+    assert np.array_equal(base, run(flip(hidden)))
+    assert not np.allclose(base, run(flip(shown)))
+
+
+def test_a_checkpoint_draw_without_shown_labels_shows_every_heldout_label_of_its_support(sider):
+    heldout = split_tasks(27, 0.2, seed=0)
+    state = {"heldout": heldout, "support": torch.tensor([3, 5]), "aux_val": torch.zeros(1, 27, dtype=torch.bool),
+             "aux_test": torch.zeros(1, 27, dtype=torch.bool)}
+    assert torch.equal(EvalDraw.from_state(state).support_shown, heldout.expand(2, -1))
