@@ -3,7 +3,8 @@
 * Figure 4 (``aux-ratio`` reports): test ROC-AUC against the test auxiliary ratio, mean ± std
   over seeds per dataset, with the published reference (GROVER) as a dashed line;
 * the Pearson correlation heat map of Table 3 (``task-correlation`` reports), task names on
-  both axes.
+  both axes;
+* Table 1 and Table 5 (``table`` reports): test ROC-AUC per setting, a bar per method.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import numpy as np
 from ..plots import plt
 from .report import SCALE, figure_files
 
+#: Foot of the ROC-AUC axis of :func:`plot_table` (chance is 50).
+BOTTOM = 40
+
 
 def plot_figures(results: dict, results_dir: Path) -> list[Path]:
     """Draw the plots of ``results`` into ``results_dir``; returns their paths."""
     kind = results["report"]["kind"]
-    draw = {"aux-ratio": plot_aux_ratio, "task-correlation": plot_correlation}.get(kind)
+    draw = {"aux-ratio": plot_aux_ratio, "task-correlation": plot_correlation, "table": plot_table}[kind]
     paths = [Path(results_dir) / name for name in figure_files(results)]
     for path in paths:
         draw(results, path)
@@ -67,5 +71,42 @@ def plot_correlation(results: dict, path: Path) -> None:
     fig.colorbar(image, ax=ax, fraction=0.04, label="Pearson correlation")
     ax.set_title(f"{a['dataset']}: Pearson correlation of the task labels", fontsize=9)
     fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_table(results: dict, path: Path) -> None:
+    """One panel per dataset: a bar per method and setting (ours, ± std over seeds; the seed
+    count at its foot) and the paper's MetaLink value as a black diamond (± its std).
+    The axis starts at ``BOTTOM`` (ROC-AUC x100) so that differences of a point show."""
+    datasets, settings = results["grid"]["datasets"], results["grid"]["settings"]
+    cells = {(c["dataset"], c["setting"], c["method"]): c for c in results["cells"] if c["seeds"]}
+    methods = list(dict.fromkeys(c["method"] for c in results["cells"]))
+    paper = {(r["dataset"], r["setting"]): r for r in (results.get("paper") or {}).get("rows") or []
+             if r.get("method") == "MetaLink"}
+    width = 0.8 / len(methods)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(max(7.0, 1.2 + 1.1 * len(settings) * len(datasets)), 3.8),
+                             squeeze=False, sharey=True)
+    for ax, dataset in zip(axes[0], datasets):
+        for k, method in enumerate(methods):
+            found = [(i, cells[dataset, s, method]) for i, s in enumerate(settings) if (dataset, s, method) in cells]
+            xs = [i - 0.4 + width * (k + 0.5) for i, _ in found]
+            ax.bar(xs, [SCALE * c["test"]["mean"] for _, c in found], width, color=f"C{k}", label=method,
+                   yerr=[SCALE * c["test"]["std"] for _, c in found], capsize=2)
+            for x, (_, c) in zip(xs, found):
+                ax.text(x, BOTTOM + 1, str(len(c["seeds"])), ha="center", va="bottom", fontsize=6, color="white")
+        marks = [(i, paper[dataset, s]) for i, s in enumerate(settings) if (dataset, s) in paper]
+        offset = -0.4 + width * (methods.index("MetaLink") + 0.5) if "MetaLink" in methods else 0.0  # on its bar
+        ax.errorbar([i + offset for i, _ in marks], [r["mean"] for _, r in marks],
+                    yerr=[r.get("std") or 0 for _, r in marks], fmt="kD", markersize=4, capsize=3,
+                    label="MetaLink (paper)")
+        ax.set_xticks(range(len(settings)), settings, rotation=15, fontsize=7)
+        ax.set(title=dataset, ylim=(BOTTOM, 100))
+        ax.axhline(50, color="grey", linewidth=0.5, linestyle=":")
+    axes[0][0].set_ylabel("test ROC-AUC x100 (chance 50)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
+    fig.suptitle(results["title"], fontsize=9)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -256,7 +256,7 @@ def render(results: dict, image_prefix: str = "") -> str:
 def figure_files(results: dict) -> list[str]:
     """File names of the plots that go with a results dict (next to its JSON)."""
     kind = results["report"]["kind"]
-    return {"table": [], "task-correlation": [f"{results['experiment']}_correlation.png"],
+    return {"table": [f"{results['experiment']}.png"], "task-correlation": [f"{results['experiment']}_correlation.png"],
             "aux-ratio": [f"{results['experiment']}.png"]}[kind]
 
 
@@ -365,7 +365,7 @@ def _render_table(r: dict, image_prefix: str) -> list[str]:
                 if (row.get("dataset"), row.get("setting")) == (dataset, setting) and row["method"] not in ours_methods:
                     lines.append(f"| {setting} | {row['method']} | not run here | | | {_paper(row)} | | |")
         lines.append("")
-    return lines
+    return lines + [f"![{r['title']}]({image_prefix}{name})" for name in figure_files(r)] + [""]
 
 
 def _render_aux_ratio(r: dict, image_prefix: str) -> list[str]:

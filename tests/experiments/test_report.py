@@ -74,9 +74,10 @@ def test_layers_chosen_on_validation_and_partial_cells(write_config, tmp_path):
 def test_markdown_is_rendered_from_the_json_alone(write_config, tmp_path):
     exp = _fake_grid(write_config, tmp_path)
     paths = write_results(collect(exp, tmp_path / "runs"), tmp_path / "results")
-    assert [p.name for p in paths] == ["tab.json", "tab.md"]
+    assert [p.name for p in paths] == ["tab.json", "tab.md", "tab.png"]
     data = json.loads((tmp_path / "results" / "tab.json").read_text())
     assert (tmp_path / "results" / "tab.md").read_text() == render(data)
+    assert "![A table](tab.png)" in render(data) and (tmp_path / "results" / "tab.png").stat().st_size > 0
 
     data["cells"][1]["test"]["mean"] = 0.123456  # an edited number shows up in the Markdown
     data["paper"]["rows"][0]["mean"] = 99.9
