@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from .errors import MetaLinkError
-from .nn import AGGREGATIONS, EDGE_PREDICTORS, ENCODERS, MODELS
+from .nn import EDGE_PREDICTORS, ENCODERS, MODELS
 from .nn.vision import IMAGE_ENCODERS
 from .settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 
@@ -54,7 +54,6 @@ class TrainConfig:
     dropout: float = 0.0
     edge_pred: str | None = None  # dot; cos (Meta-Baseline's scaled cosine) for fewshot
     shared_weights: bool = False
-    label_aggregation: str = "mean"  # how a KG node pools its label edges: mean (eq. 3) or balanced (per sign)
     image_size: int | None = None  # 224 for coco, 84 for fewshot
     width: int = 64  # ResNet-12 channels of its first stage (64-160-320-640 scaled)
     pretrained: str | None = None  # local torchvision-style state_dict of the image backbone
@@ -124,8 +123,6 @@ class TrainConfig:
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
             (self.model in MODELS, f"--model {self.model!r} is not one of {', '.join(MODELS)}"),
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),
-            (self.label_aggregation in AGGREGATIONS,
-             f"--label-aggregation {self.label_aggregation!r} is not one of {', '.join(AGGREGATIONS)}"),
             (self.model == "metalink" or self.layers == 0,
              f"--model {self.model} has no knowledge-graph layers: pass --layers 0"),
             (self.layers >= 1 or self.kind == "fewshot" or not meta or self.model != "metalink",

@@ -2,7 +2,7 @@
 the baselines and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for images)."""
 
 from .baselines import BaselinePlusPlus, LabelsAsFeatures
-from .conv import AGGREGATIONS, LabelSAGEConv, MetaLinkConv
+from .conv import LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .model import EDGE_PREDICTORS, EdgePredictor, MetaLink
 from .vision import IMAGE_ENCODERS, ImageEncoder, ResNet12, build_image_encoder, load_backbone
@@ -13,7 +13,6 @@ MODELS = {"metalink": MetaLink, "labels-as-features": LabelsAsFeatures, "baselin
 __all__ = [
     "LabelSAGEConv",
     "MetaLinkConv",
-    "AGGREGATIONS",
     "MetaLink",
     "EdgePredictor",
     "EDGE_PREDICTORS",

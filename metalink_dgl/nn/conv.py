@@ -10,9 +10,6 @@ from torch import nn
 
 from ..graph import LABEL, LABELS, REV_LABELS
 
-#: How :class:`LabelSAGEConv` pools the messages of a node's label edges.
-AGGREGATIONS = ("mean", "balanced")
-
 
 class LabelSAGEConv(nn.Module):
     r"""One relation of the MetaLink layer: GraphSAGE-mean with the label added into the message.
@@ -26,12 +23,6 @@ class LabelSAGEConv(nn.Module):
     would erase a label encoded as 0. A node with no in-edge aggregates the zero vector,
     and a graph with no edges at all is valid.
 
-    With ``aggregation="balanced"`` (labels in {-1, +1} only) the mean is taken over the
-    positive and the negative in-edges separately and the two means are averaged (one
-    of them if a node has edges of one sign only), so that a task node with 5% positive
-    support examples hears its positives as loudly as its negatives. The paper's eq. 3
-    is ``"mean"``.
-
     Parameters
     ----------
     in_feats : int or (int, int)
@@ -40,8 +31,6 @@ class LabelSAGEConv(nn.Module):
         Output size ``D_out``.
     edge_feats : int
         Size of the edge label feature (1 for a binary label).
-    aggregation : str
-        ``"mean"`` (eq. 3) or ``"balanced"`` (see above).
 
     Examples
     --------
@@ -52,16 +41,10 @@ class LabelSAGEConv(nn.Module):
     torch.Size([3, 8])
     """
 
-    def __init__(self, in_feats: int | tuple[int, int], out_feats: int, edge_feats: int = 1,
-                 aggregation: str = "mean"):
+    def __init__(self, in_feats: int | tuple[int, int], out_feats: int, edge_feats: int = 1):
         super().__init__()
-        if aggregation not in AGGREGATIONS:
-            raise ValueError(f"aggregation {aggregation!r} is not one of {', '.join(AGGREGATIONS)}")
-        if aggregation == "balanced" and edge_feats != 1:
-            raise ValueError("aggregation 'balanced' needs binary labels (edge_feats=1)")
         src_feats, dst_feats = (in_feats, in_feats) if isinstance(in_feats, int) else in_feats
         self.in_feats, self.out_feats, self.edge_feats = (src_feats, dst_feats), out_feats, edge_feats
-        self.aggregation = aggregation
         self.fc_neigh = nn.Linear(src_feats, out_feats)  # W
         self.fc_label = nn.Linear(edge_feats, out_feats, bias=False)  # O
         self.fc_update = nn.Linear(out_feats + dst_feats, out_feats)  # U
@@ -95,10 +78,7 @@ class LabelSAGEConv(nn.Module):
             else:
                 y = graph.edata[LABEL].to(h_src.dtype)
                 wh = self.fc_neigh(h_src)
-                binary = self.edge_feats == 1 and bool((y.abs() == 1).all())
-                if self.aggregation == "balanced" and not binary:
-                    raise ValueError("aggregation 'balanced' needs labels in {-1, +1}")
-                if binary:
+                if self.edge_feats == 1 and bool((y.abs() == 1).all()):
                     neigh = self._binary_mean(graph, wh, y)
                 else:
                     graph.srcdata["wh"] = wh
@@ -114,28 +94,17 @@ class LabelSAGEConv(nn.Module):
 
         A source node sends one of only two messages, ``ReLU(W h_u - O)`` or ``ReLU(W h_u + O)``:
         both are computed per node, (2 N_src, D_out), and each edge is re-pointed at its
-        sign's copy, so the mean is one sparse product over the edges ("balanced": one per sign).
+        sign's copy, so the mean is one sparse product over the edges.
         """
         o = self.fc_label.weight[:, 0]
         messages = torch.relu(torch.stack([wh - o, wh + o], dim=1)).reshape(-1, self.out_feats)
         src, dst = graph.edges()
-        positive = (y[:, 0] > 0).long()
-        n_dst = graph.num_dst_nodes()
-        if self.aggregation == "mean":
-            signed = dgl.create_block((2 * src + positive, dst), num_src_nodes=messages.shape[0], num_dst_nodes=n_dst)
-            return dgl.ops.copy_u_mean(signed, messages)
-        means, present = [], []
-        for sign in (0, 1):
-            keep = positive == sign
-            block = dgl.create_block((2 * src[keep] + sign, dst[keep]), num_src_nodes=messages.shape[0],
-                                     num_dst_nodes=n_dst)
-            means.append(dgl.ops.copy_u_mean(block, messages))
-            present.append((block.in_degrees() > 0).to(messages.dtype)[:, None])
-        return (means[0] + means[1]) / (present[0] + present[1]).clamp(min=1)
+        signed = dgl.create_block((2 * src + (y[:, 0] > 0).long(), dst), num_src_nodes=messages.shape[0],
+                                  num_dst_nodes=graph.num_dst_nodes())
+        return dgl.ops.copy_u_mean(signed, messages)
 
     def extra_repr(self) -> str:
-        return (f"in_feats={self.in_feats}, out_feats={self.out_feats}, edge_feats={self.edge_feats}, "
-                f"aggregation={self.aggregation}")
+        return f"in_feats={self.in_feats}, out_feats={self.out_feats}, edge_feats={self.edge_feats}"
 
 
 class MetaLinkConv(HeteroGraphConv):
@@ -157,8 +126,6 @@ class MetaLinkConv(HeteroGraphConv):
     shared_weights : bool
         One relation module (W, O, U) for both directions (the paper's Table 5 ablation)
         instead of one per direction.
-    aggregation : str
-        ``"mean"`` (eq. 3) or ``"balanced"``: see :class:`LabelSAGEConv`.
 
     Examples
     --------
@@ -174,9 +141,9 @@ class MetaLinkConv(HeteroGraphConv):
     (torch.Size([3, 32]), torch.Size([2, 32]))
     """
 
-    def __init__(self, in_feats: int, out_feats: int, shared_weights: bool = False, aggregation: str = "mean"):
-        to_task = LabelSAGEConv(in_feats, out_feats, aggregation=aggregation)
-        to_data = to_task if shared_weights else LabelSAGEConv(in_feats, out_feats, aggregation=aggregation)
+    def __init__(self, in_feats: int, out_feats: int, shared_weights: bool = False):
+        to_task = LabelSAGEConv(in_feats, out_feats)
+        to_data = to_task if shared_weights else LabelSAGEConv(in_feats, out_feats)
         super().__init__({LABELS[1]: to_task, REV_LABELS[1]: to_data}, aggregate="sum")
         self.in_feats, self.out_feats, self.shared_weights = in_feats, out_feats, shared_weights
 

@@ -88,18 +88,16 @@ class MetaLink(nn.Module):
     edge_pred : {"dot", "mlp", "cos"}
     shared_weights : bool
         Share message weights between the two directions (Table 5 ablation).
-    aggregation : {"mean", "balanced"}
-        How a node pools its label edges (:class:`~metalink_dgl.nn.LabelSAGEConv`); eq. 3 is "mean".
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
-                 edge_pred: str = "dot", shared_weights: bool = False, aggregation: str = "mean"):
+                 edge_pred: str = "dot", shared_weights: bool = False):
         super().__init__()
         self.encoder = encoder
         self.n_tasks, self.hidden, self.layers = n_tasks, hidden, layers
         self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
         self.task_bias = nn.Parameter(torch.empty(n_tasks))
-        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, aggregation) for _ in range(layers))
+        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights) for _ in range(layers))
         self.predictors = nn.ModuleList(EdgePredictor(edge_pred, hidden) for _ in range(layers + 1))
         self.reset_parameters()
 

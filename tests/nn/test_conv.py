@@ -127,33 +127,3 @@ def test_label_sage_matches_the_dense_reference_with_gradients(labels, monkeypat
     for got, want in zip(grads, ref_grads):
         torch.testing.assert_close(got, want)
     assert len(calls) == (1 if set(labels) <= {-1.0, 1.0} else 0)
-
-
-def test_balanced_aggregation_averages_the_positive_and_negative_means():
-    """One positive and two negative in-edges weigh as much as each other; a one-sign node keeps its mean."""
-    g = dgl.graph(([0, 1, 2, 3, 4], [0, 0, 0, 1, 1]), num_nodes=5)
-    g.edata[LABEL] = torch.tensor([[1.0], [-1.0], [-1.0], [1.0], [1.0]])
-    torch.manual_seed(0)
-    conv, h = LabelSAGEConv(4, 8, aggregation="balanced"), torch.randn(5, 4, requires_grad=True)
-    out = conv(g, h)
-    o, wh = conv.fc_label.weight[:, 0], conv.fc_neigh(h)
-    pos, neg = torch.relu(wh + o), torch.relu(wh - o)
-    neigh = torch.stack([(pos[0] + (neg[1] + neg[2]) / 2) / 2, (pos[3] + pos[4]) / 2,
-                         *torch.zeros(3, 8)])
-    expected = conv.fc_update(torch.cat([neigh, h], dim=1))
-    assert torch.allclose(out, expected, atol=1e-6)
-    mean = LabelSAGEConv(4, 8)
-    mean.load_state_dict(conv.state_dict())
-    assert not torch.allclose(mean(g, h)[0], out[0])  # eq. 3 weighs the two negatives twice as much
-    assert torch.allclose(mean(g, h)[1:], out[1:], atol=1e-6)
-    out.sum().backward()
-    assert h.grad is not None and torch.isfinite(h.grad).all()
-
-
-def test_balanced_aggregation_needs_binary_labels():
-    g = dgl.graph(([0, 1], [0, 0]), num_nodes=2)
-    g.edata[LABEL] = torch.tensor([[1.0], [0.5]])
-    with pytest.raises(ValueError, match=r"needs labels in \{-1, \+1\}"):
-        LabelSAGEConv(4, 8, aggregation="balanced")(g, torch.randn(2, 4))
-    with pytest.raises(ValueError, match="not one of mean, balanced"):
-        LabelSAGEConv(4, 8, aggregation="max")
