@@ -14,12 +14,17 @@ import click
               help="Also fill this file's <!-- experiments:begin --> ... <!-- experiments:end --> block.")
 def command(results, readme):
     """Render each results JSON (written by `metalink-dgl experiment`) to Markdown and plots beside it."""
+    from metalink_dgl.errors import MetaLinkError
     from metalink_dgl.experiments.report import render_files, update_readme
 
     loaded = []
     for path in map(Path, results):
         data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not {"experiment", "report", "cells"} <= data.keys():
+            raise MetaLinkError(f"{path}: not a results file of `metalink-dgl experiment` (benchmarks are not "
+                                "rendered by report)")
         loaded.append(data)
+    for path, data in zip(map(Path, results), loaded):
         for written in render_files(data, path.parent):
             click.echo(f"wrote {written}")
     if readme:

@@ -122,3 +122,16 @@ def test_results_name_no_machine_folder():
     assert portable_command(cmd) == ("metalink-dgl experiment experiments/configs/table1.yaml --runs '<path>' "
                                      "--results 'res dir' -j 2")
     assert portable_command("unbalanced 'quote") == "unbalanced 'quote"
+
+
+def test_report_refuses_a_json_that_is_not_an_experiment_result(write_config, tmp_path):
+    exp = _fake_grid(write_config, tmp_path)
+    good = write_results(collect(exp, tmp_path / "runs"), tmp_path / "results")[0]
+    bench = tmp_path / "results" / "bench_epoch.json"
+    bench.write_text(json.dumps({"benchmark": "epoch", "ratio": 1.2}))
+    (tmp_path / "results" / "tab.md").unlink()
+    result = CliRunner().invoke(cli, ["report", str(good), str(bench)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {bench}: not a results file of `metalink-dgl experiment` (benchmarks are not rendered by report)")
+    assert not (tmp_path / "results" / "tab.md").exists()  # nothing rendered before the check
