@@ -94,7 +94,8 @@ class EvalDraw:
         })
 
 
-def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, shots: int, generator: torch.Generator,
+def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, shots: int | None,
+                 generator: torch.Generator,
                  *, source: str, rows_name: str = "training molecules",
                  targets_name: str = "held-out") -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded K-shot support set: for each target task, ``shots`` random rows among ``rows``
@@ -111,8 +112,8 @@ def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, sho
     rows : LongTensor, (R,)
         Candidate rows of ``Y``.
     targets : BoolTensor, (T,)
-    shots : int
-        K, labelled support examples per target task.
+    shots : int or None
+        K, labelled support examples per target task; None: every labelled one.
     generator : torch.Generator
     source, rows_name, targets_name : str
         File, kind of rows and kind of tasks, for the messages.
@@ -134,6 +135,9 @@ def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, sho
     if not bool(labelled.any()):
         raise MetaLinkError(f"{source}: none of the {len(rows)} {rows_name} is labelled on the "
                             f"{int(targets.sum())} {targets_name} tasks; the support set would be empty")
+    if shots is None:
+        keep = labelled.any(dim=1)
+        return rows[keep].sort().values, labelled[keep][rows[keep].argsort()]
     short, empty = targets & (counts < shots), targets & (counts == 0)
     if bool(short.any()):
         log.info("%s: %d of the %d %s tasks have fewer than --shots %d labelled %s and use all of theirs%s",

@@ -192,7 +192,7 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
     """
     Y = torch.full((len(dataset), len(plan.names)), float("nan"))
     Y[:, plan.n_model:] = torch.from_numpy(dataset.Y)
-    chosen, shown = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots or len(dataset),
+    chosen, shown = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots,
                                  torch.Generator().manual_seed(seed), source=dataset.source, rows_name="molecules",
                                  targets_name="support")
     graphs = featurize(dataset.subset(chosen.numpy()), featurizer, progress=False, cache=False)

@@ -96,3 +96,13 @@ def test_a_checkpoint_draw_without_shown_labels_shows_every_heldout_label_of_its
     state = {"heldout": heldout, "support": torch.tensor([3, 5]), "aux_val": torch.zeros(1, 27, dtype=torch.bool),
              "aux_test": torch.zeros(1, 27, dtype=torch.bool)}
     assert torch.equal(EvalDraw.from_state(state).support_shown, heldout.expand(2, -1))
+
+
+def test_no_shots_shows_every_labelled_cell_quietly(toxcast, caplog):
+    Y, train = toxcast
+    targets = split_tasks(Y.shape[1], 0.2, seed=0)
+    with caplog.at_level("INFO"):
+        support, shown = _draw(Y, train, targets, None)
+    labelled = ~torch.isnan(Y[train]) & targets
+    assert torch.equal(support, train[labelled.any(dim=1)].sort().values)
+    assert int(shown.sum()) == int(labelled.sum()) and not caplog.records
