@@ -135,17 +135,16 @@ def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, sho
     if not bool(labelled.any()):
         raise MetaLinkError(f"{source}: none of the {len(rows)} {rows_name} is labelled on the "
                             f"{int(targets.sum())} {targets_name} tasks; the support set would be empty")
-    if shots is None:
-        keep = labelled.any(dim=1)
-        return rows[keep].sort().values, labelled[keep][rows[keep].argsort()]
-    short, empty = targets & (counts < shots), targets & (counts == 0)
-    if bool(short.any()):
-        log.info("%s: %d of the %d %s tasks have fewer than --shots %d labelled %s and use all of theirs%s",
-                 source, int(short.sum()), int(targets.sum()), targets_name, shots, rows_name,
-                 f" ({int(empty.sum())} have none)" if bool(empty.any()) else "")
-    scores = torch.rand(len(rows), generator=generator)[:, None].repeat(1, labelled.shape[1])  # one row order
-    scores[~labelled] = 2.0  # after every labelled row of the column
-    picked = (scores.argsort(dim=0).argsort(dim=0) < shots) & labelled
+    picked = labelled
+    if shots is not None:
+        short, empty = targets & (counts < shots), targets & (counts == 0)
+        if bool(short.any()):
+            log.info("%s: %d of the %d %s tasks have fewer than --shots %d labelled %s and use all of theirs%s",
+                     source, int(short.sum()), int(targets.sum()), targets_name, shots, rows_name,
+                     f" ({int(empty.sum())} have none)" if bool(empty.any()) else "")
+        scores = torch.rand(len(rows), generator=generator)[:, None].repeat(1, labelled.shape[1])  # one row order
+        scores[~labelled] = 2.0  # after every labelled row of the column
+        picked = (scores.argsort(dim=0).argsort(dim=0) < shots) & labelled
     keep = picked.any(dim=1)
     order = rows[keep].argsort()
     return rows[keep][order], picked[keep][order]
