@@ -18,7 +18,7 @@ import torch
 
 from metalink_dgl.draw import EvalDraw
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.evaluation import forward_masks, score_rows
+from metalink_dgl.evaluation import embed_support, forward_masks, score_rows
 from metalink_dgl.metrics import METRICS
 from metalink_dgl.pipeline import load_model, prepare_data
 from metalink_dgl.settings import Masks, get_setting, make_masks
@@ -37,16 +37,17 @@ def task_correlation(model, data, draw: EvalDraw, rows: torch.Tensor, aux: torch
     """Mean Pearson correlation between the held-out tasks' logit columns over ``rows`` (one block)."""
     model.eval()
     S, T = len(draw.support), data.Y.shape[1]
-    block = torch.cat([draw.support, rows])
-    z = torch.cat([model.embed(data.inputs.batch(block[i:i + len(rows)])) for i in range(0, len(block), len(rows))])
-    Y = data.Y[block]
-    Y[:S] = Y[:S].masked_fill(~draw.support_shown, float("nan"))
+    device = torch.device("cpu")
+    z_support, Y_support = embed_support(model, data.inputs, data.Y, draw.support, draw.support_shown,
+                                         batch_size=len(rows), device=device)
+    z = torch.cat([z_support, model.embed(data.inputs.batch(rows).to(device))])
+    Y = torch.cat([Y_support, data.Y[rows]])
     masks = make_masks(Y, setting, targets=draw.heldout, aux=torch.cat([torch.zeros(S, T, dtype=torch.bool), aux]),
-                       support=torch.arange(len(block)) < S)
+                       support=torch.arange(S + len(rows)) < S)
     every = torch.zeros_like(masks.queried)
     every[S:] = draw.heldout  # every held-out task of every query row, labelled or not
     logits, r, t = forward_masks(model, z, Y, Masks(masks.revealed, every, masks.new_tasks))
-    scores = torch.zeros(len(block), T)
+    scores = torch.zeros(S + len(rows), T)
     scores[r, t] = logits.cpu()
     corr = np.corrcoef(scores[S:][:, draw.heldout].numpy().T)
     return float(corr[np.triu_indices_from(corr, 1)].mean())

@@ -47,6 +47,17 @@ def as_rows(idx) -> torch.Tensor:
 
 
 @torch.no_grad()
+def embed_support(model, inputs, Y: torch.Tensor, support: torch.Tensor, support_shown: torch.Tensor | None, *,
+                  batch_size: int, device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """The support rows of every block: embeddings (S, D), ``batch_size`` at a time (None if S = 0),
+    and labels (S, T), NaN outside ``support_shown`` (default: all shown)."""
+    z = torch.cat([model.embed(inputs.batch(support[i:i + batch_size]).to(device))
+                   for i in range(0, len(support), batch_size)]) if len(support) else None
+    labels = Y[support]
+    return z, labels if support_shown is None else labels.masked_fill(~support_shown, float("nan"))
+
+
+@torch.no_grad()
 def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Tensor, setting: Setting,
                targets: torch.Tensor, support: torch.Tensor, *, support_shown: torch.Tensor | None = None,
                batch_size: int, device: torch.device) -> dict:
@@ -76,11 +87,8 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     """
     model.eval()
     T, S = Y.shape[1], len(support)
-    z_support = torch.cat([model.embed(inputs.batch(support[i:i + batch_size]).to(device))
-                           for i in range(0, S, batch_size)]) if S else None
-    Y_support = Y[support]
-    if support_shown is not None:
-        Y_support = Y_support.masked_fill(~support_shown, float("nan"))
+    z_support, Y_support = embed_support(model, inputs, Y, support, support_shown, batch_size=batch_size,
+                                         device=device)
     out: dict[str, list] = {"row": [], "task": [], "y_true": [], "prob": []}
     for start in range(0, len(rows), batch_size):
         query = rows[start:start + batch_size]
