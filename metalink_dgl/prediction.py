@@ -51,7 +51,7 @@ from .data.datasets import Frame, check_header, find_smiles_column, first_line, 
 from .device import resolve_device
 from .draw import draw_support
 from .errors import MetaLinkError
-from .evaluation import forward_masks
+from .evaluation import embed_support, forward_masks
 from .io import atomic_write_stream, check_parent_dir
 from .nn import MetaLink
 from .nn.encoders import ENCODERS
@@ -184,8 +184,9 @@ class SupportSet:
 
 @torch.no_grad()
 def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, featurizer: str, *, shots: int | None,
-                 seed: int, device: torch.device) -> SupportSet:
-    """The support molecules of ``dataset`` (its tasks are ``plan.new_tasks``), embedded once.
+                 seed: int, batch_size: int, device: torch.device) -> SupportSet:
+    """The support molecules of ``dataset`` (its tasks are ``plan.new_tasks``), embedded once,
+    ``batch_size`` at a time.
 
     With ``shots`` K, each new task shows K of its labelled molecules, drawn with ``seed``
     (:func:`metalink_dgl.draw.draw_support`); by default every label of the file is shown.
@@ -197,8 +198,8 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
                                  targets_name="support")
     graphs = featurize(dataset.subset(chosen.numpy()), featurizer, progress=False, cache=False)
     model.eval()
-    return SupportSet(model.embed(graphs.batch(torch.arange(len(chosen))).to(device)),
-                      Y[chosen].masked_fill(~shown, float("nan")))
+    return SupportSet(*embed_support(model, graphs, Y[chosen], torch.arange(len(chosen)), shown,
+                                     batch_size=batch_size, device=device))
 
 
 def added_columns(plan: TaskPlan, skip_invalid: bool) -> list[str]:
@@ -545,9 +546,11 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
         logger.warning("%s: a model trained with --setting %s does not use the known labels of the molecules it "
                        "predicts; they are only passed through", source, setting.name)
     featurizer = ENCODERS[config.encoder].featurizer
-    support_set = (load_support(support_data, plan, model, featurizer, shots=shots, seed=seed, device=dev)
+    batch_size = batch_size or config.batch_size
+    support_set = (load_support(support_data, plan, model, featurizer, shots=shots, seed=seed, batch_size=batch_size,
+                                device=dev)
                    if support_data is not None else SupportSet.empty(model.hidden, len(plan.names), dev))
-    predictor = Predictor(model, setting, plan, columns, support_set, featurizer, batch_size or config.batch_size, dev,
+    predictor = Predictor(model, setting, plan, columns, support_set, featurizer, batch_size, dev,
                           aux_ratio, torch.Generator().manual_seed(seed), skip_invalid, source)
     counts = {"rows": 0, "invalid": 0, "predicted": 0}
 
