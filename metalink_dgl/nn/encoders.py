@@ -17,6 +17,7 @@ from dgl.nn.pytorch.glob import Set2Set, SumPooling
 from dgllife.model.gnn import GCN, GIN, MPNNGNN, AttentiveFPGNN
 from dgllife.model.readout import AttentiveFPReadout, WeightedSumAndMax
 from torch import nn
+from torch.nn import functional as F
 
 from ..data.featurize import FEATURIZERS, FeaturizerSpec
 
@@ -85,10 +86,45 @@ def _gin(spec: FeaturizerSpec, hidden: int, dropout: float) -> MoleculeEncoder:
     )
 
 
+class EdgeTypeMPNNGNN(MPNNGNN):
+    """dgllife's :class:`~dgllife.model.gnn.MPNNGNN`, computed per distinct edge feature vector.
+
+    Same parameters, same outputs and gradients (up to float rounding; tested against
+    dgllife's forward). dgllife evaluates the edge network on every edge in every step and
+    materialises (E, D, D) messages; bond features are one-hot, so a batch has only a few
+    distinct edge feature rows U (14 in a 128-molecule Tox21 batch). Here the edge network
+    runs once on the U rows, each step multiplies every node by the U matrices, (V, U, D), and
+    each edge gathers its (source, edge type) row. When U is large (``V * U > E * D``) the
+    per-edge (E, D, D) matrices are gathered instead.
+    """
+
+    def forward(self, g: dgl.DGLGraph, node_feats: torch.Tensor, edge_feats: torch.Tensor) -> torch.Tensor:
+        """(V, node_in_feats) node and (E, edge_in_feats) edge features -> (V, node_out_feats)."""
+        conv = self.gnn_layer
+        dim = conv._out_feats
+        rows, edge_type = torch.unique(edge_feats, dim=0, return_inverse=True)
+        weights = conv.edge_func(rows).view(-1, dim, dim)                  # (U, D, D)
+        src, dst = (idx.long() for idx in g.edges())
+        per_type = g.num_nodes() * len(rows) <= g.num_edges() * dim
+        if not per_type:
+            weights = weights[edge_type]                                    # (E, D, D)
+        node_feats = self.project_node_feats(node_feats)                   # (V, D)
+        hidden = node_feats.unsqueeze(0)
+        for _ in range(self.num_step_message_passing):
+            if per_type:
+                messages = torch.einsum("vd,ude->vue", node_feats, weights)[src, edge_type]
+            else:
+                messages = torch.bmm(node_feats[src].unsqueeze(1), weights).squeeze(1)
+            summed = torch.zeros_like(node_feats).index_add_(0, dst, messages)  # sum over in-edges
+            node_feats, hidden = self.gru(F.relu(summed + conv.bias).unsqueeze(0), hidden)
+            node_feats = node_feats.squeeze(0)
+        return node_feats
+
+
 def _mpnn(spec: FeaturizerSpec, hidden: int, dropout: float) -> MoleculeEncoder:
-    # The edge network makes a (64 x 64) matrix per edge: keep the node size at 64 for CPU.
+    # The edge network makes a (64 x 64) matrix per edge type: the node size stays at dgllife's 64.
     node_out = 64
-    gnn = MPNNGNN(spec.node_feat_size, spec.edge_feat_size, node_out_feats=node_out, edge_hidden_feats=128,
+    gnn = EdgeTypeMPNNGNN(spec.node_feat_size, spec.edge_feat_size, node_out_feats=node_out, edge_hidden_feats=128,
                   num_step_message_passing=3)
     return MoleculeEncoder(gnn, _Readout(Set2Set(node_out, n_iters=3, n_layers=1)), 2 * node_out, hidden,
                            lambda g: (g.ndata["h"], g.edata["e"]), dropout)
