@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from .errors import MetaLinkError
-from .nn import EDGE_PREDICTORS, ENCODERS, MODELS
+from .nn import EDGE_PREDICTORS, ENCODERS, MODELS, NEW_TASK_INITS
 from .nn.vision import IMAGE_ENCODERS
 from .settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 
@@ -54,6 +54,7 @@ class TrainConfig:
     dropout: float = 0.0
     edge_pred: str | None = None  # dot; cos (Meta-Baseline's scaled cosine) for fewshot
     shared_weights: bool = False
+    new_task_init: str = "ones"  # meta: new task nodes start from ones (paper) or their support prototype
     image_size: int | None = None  # 224 for coco, 84 for fewshot
     width: int = 64  # ResNet-12 channels of its first stage (64-160-320-640 scaled)
     pretrained: str | None = None  # local torchvision-style state_dict of the image backbone
@@ -117,6 +118,8 @@ class TrainConfig:
             (self.edge_pred in EDGE_PREDICTORS,
              f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
+            (self.new_task_init in NEW_TASK_INITS,
+             f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
             (self.heldout_tasks in HELDOUT_PICKS,
              f"--heldout-tasks {self.heldout_tasks!r} is not one of {', '.join(HELDOUT_PICKS)}"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
@@ -125,9 +128,10 @@ class TrainConfig:
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),
             (self.model == "metalink" or self.layers == 0,
              f"--model {self.model} has no knowledge-graph layers: pass --layers 0"),
-            (self.layers >= 1 or self.kind == "fewshot" or not meta or self.model != "metalink",
+            (self.layers >= 1 or self.kind == "fewshot" or not meta or self.model != "metalink"
+             or self.new_task_init == "prototype",
              f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head "
-             "(or use --model baseline++ --layers 0)"),
+             "(or use --new-task-init prototype, or --model baseline++ --layers 0)"),
             (self.kind != "fewshot" or self.model == "metalink",
              f"--dataset fewshot runs MetaLink (--layers 0: Meta-Baseline), not --model {self.model}"),
             (self.model != "labels-as-features" or not meta,

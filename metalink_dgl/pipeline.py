@@ -74,7 +74,8 @@ def build_model(config: TrainConfig, n_tasks: int,
             log.info("%s backbone randomly initialised (no --pretrained weights file given)", config.encoder)
     if config.model == "metalink":
         return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
-                        edge_pred=config.edge_pred, shared_weights=config.shared_weights)
+                        edge_pred=config.edge_pred, shared_weights=config.shared_weights,
+                        new_task_init=config.new_task_init)
     return MODELS[config.model](encoder, n_tasks, config.hidden)
 
 

@@ -7,11 +7,42 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graph import DATA, TASK
+from ..graph import DATA, LABEL, LABELS, TASK
 from ..settings import Setting
 from .conv import MetaLinkConv
 
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
+#: How a new task node starts: the paper's ones vector, or its support prototype.
+NEW_TASK_INITS = ("ones", "prototype")
+
+
+def support_prototypes(kg: dgl.DGLGraph, z: torch.Tensor) -> torch.Tensor:
+    r"""Per task node, the mean embedding of its positive label edges minus that of its negative ones.
+
+    :math:`p_j = \operatorname{mean}_{i: y_{ij}=1} z_i - \operatorname{mean}_{i: y_{ij}=0} z_i`
+    over the revealed labels of ``kg`` only (a missing side counts as the zero vector), rescaled
+    to the norm of the ones vector, :math:`\sqrt{D}`, so that only the direction differs from
+    the paper's initialisation. A task node with no revealed label gets zeros.
+
+    Parameters
+    ----------
+    kg : DGLGraph
+        Knowledge graph with B ``data`` and T_b ``task`` nodes, labels encoded as -1/+1.
+    z : Tensor, (B, D)
+        Data node features.
+
+    Returns
+    -------
+    Tensor, (T_b, D)
+    """
+    data, task = (idx.long() for idx in kg.edges(etype=LABELS))
+    positive = (kg.edges[LABELS].data[LABEL][:, 0] > 0).long()
+    n_tasks = kg.num_nodes(TASK)
+    slot = 2 * task + positive                                              # (E,): (task, sign) slot
+    sums = z.new_zeros(2 * n_tasks, z.shape[1]).index_add_(0, slot, z[data])
+    counts = torch.bincount(slot, minlength=2 * n_tasks).clamp(min=1).to(z.dtype)
+    means = (sums / counts[:, None]).view(n_tasks, 2, -1)                  # (T_b, [neg, pos], D)
+    return F.normalize(means[:, 1] - means[:, 0], dim=-1) * z.shape[1] ** 0.5
 
 
 class EdgePredictor(nn.Module):
@@ -68,10 +99,12 @@ class MetaLink(nn.Module):
     r"""MetaLink (Cao, You & Leskovec, ICLR 2022): multi-task prediction as link-label prediction.
 
     Data nodes start from the L2-normalised encoder output :math:`z_i = f_\theta(x_i)/\|\cdot\|`;
-    task nodes from a learned head :math:`w_j` (a seen task) or a ones vector (a new
-    task, ``task_ids == -1``). ``layers`` :class:`MetaLinkConv` layers pass messages over
-    the revealed labels; every layer, the input layer included, scores the queried pairs
-    and the ``layers + 1`` scores are summed, plus a per-task bias for seen tasks. With
+    task nodes from a learned head :math:`w_j` (a seen task) or, for a new task
+    (``task_ids == -1``), a ones vector (the paper) or its support prototype
+    (:func:`support_prototypes`, ``new_task_init="prototype"``). ``layers``
+    :class:`MetaLinkConv` layers pass messages over the revealed labels; every layer, the
+    input layer included, scores the queried pairs and the ``layers + 1`` scores are summed,
+    plus a per-task bias for seen tasks. With
     ``layers=0`` and the dot predictor this is the plain multi-head classifier
     :math:`z_i W^\top + b`.
 
@@ -88,13 +121,18 @@ class MetaLink(nn.Module):
     edge_pred : {"dot", "mlp", "cos"}
     shared_weights : bool
         Share message weights between the two directions (Table 5 ablation).
+    new_task_init : {"ones", "prototype"}
+        Initial features of new task nodes (see above).
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
-                 edge_pred: str = "dot", shared_weights: bool = False):
+                 edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones"):
         super().__init__()
+        if new_task_init not in NEW_TASK_INITS:
+            raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
         self.encoder = encoder
         self.n_tasks, self.hidden, self.layers = n_tasks, hidden, layers
+        self.new_task_init = new_task_init
         self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
         self.task_bias = nn.Parameter(torch.empty(n_tasks))
         self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights) for _ in range(layers))
@@ -157,7 +195,11 @@ class MetaLink(nn.Module):
         ``task_feats`` (T_b, D), if given, replaces :meth:`task_features` as the initial task
         node features (few-shot episodes start class nodes from their support prototypes).
         """
-        h = {DATA: z, TASK: self.task_features(task_ids) if task_feats is None else task_feats}
+        if task_feats is None:
+            task_feats = self.task_features(task_ids)
+            if self.new_task_init == "prototype":
+                task_feats = torch.where((task_ids < 0)[:, None], support_prototypes(kg, z), task_feats)
+        h = {DATA: z, TASK: task_feats}
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
         for conv, predictor in zip(self.convs, self.predictors[1:]):
             h = conv(kg, h)

@@ -3,15 +3,17 @@ import torch
 from torch import nn
 
 from metalink_dgl.evaluation import forward_masks
-from metalink_dgl.nn import MetaLink
+from metalink_dgl.graph import build_knowledge_graph
+from metalink_dgl.nn import MetaLink, support_prototypes
 from metalink_dgl.settings import SETTINGS, draw_aux, make_masks
 
 B, T, D, F_IN = 12, 6, 16, 10
 
 
-def _model(layers=2, edge_pred="dot", seed=0):
+def _model(layers=2, edge_pred="dot", seed=0, new_task_init="ones"):
     torch.manual_seed(seed)
-    return MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=layers, edge_pred=edge_pred).eval()
+    return MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=layers, edge_pred=edge_pred,
+                    new_task_init=new_task_init).eval()
 
 
 def _data(seed=0):
@@ -37,9 +39,11 @@ def test_zero_layers_is_the_linear_multi_head_classifier():
 
 
 @pytest.mark.parametrize("edge_pred", ["dot", "mlp"])
-@pytest.mark.parametrize("setting", ["relational", "relational-meta"])
-def test_queried_labels_never_reach_the_model(setting, edge_pred):
-    model = _model(edge_pred=edge_pred)
+@pytest.mark.parametrize(("setting", "new_task_init"),
+                         [("relational", "ones"), ("relational-meta", "ones"), ("relational-meta", "prototype"),
+                          ("meta", "prototype")])
+def test_queried_labels_never_reach_the_model(setting, new_task_init, edge_pred):
+    model = _model(edge_pred=edge_pred, new_task_init=new_task_init)
     x, Y = _data()
     s = SETTINGS[setting]
     gen = torch.Generator().manual_seed(1)
@@ -48,7 +52,7 @@ def test_queried_labels_never_reach_the_model(setting, edge_pred):
     if not s.meta:
         targets[:] = True
     support = torch.arange(B) < (4 if s.meta else 0)
-    aux = draw_aux(~targets if s.meta else targets, B, 0.4, gen)
+    aux = draw_aux(~targets if s.meta else targets, B, 0.4, gen) if s.relational else torch.zeros(B, T, dtype=bool)
     masks = make_masks(Y, s, targets=targets, aux=aux, support=support)
     assert masks.queried.any() and masks.revealed.any()
     with torch.no_grad():
@@ -81,6 +85,37 @@ def test_new_tasks_start_from_ones_and_ignore_their_head():
     feats = model.task_features(ids)
     assert torch.equal(feats[1], torch.ones(D))
     assert torch.equal(feats[0], model.task_weight[0].detach())
+
+
+def test_support_prototypes_are_the_rescaled_difference_of_label_means():
+    x, Y = _data()
+    revealed = ~torch.isnan(Y)
+    revealed[:, 5] = False  # a task with no revealed label
+    z = torch.randn(B, D)
+    protos = support_prototypes(build_knowledge_graph(revealed, Y), z)
+    for j in range(5):
+        pos, neg = revealed[:, j] & (Y[:, j] == 1), revealed[:, j] & (Y[:, j] == 0)
+        diff = (z[pos].mean(0) if pos.any() else 0) - (z[neg].mean(0) if neg.any() else 0)
+        torch.testing.assert_close(protos[j], diff / diff.norm() * D**0.5)
+    assert torch.equal(protos[5], torch.zeros(D))
+
+
+def test_prototype_init_reads_the_support_labels_of_new_tasks_only():
+    """With no KG layer, a new task scores z_i . p_j: flipping a support label changes it, and a
+    seen task keeps its head."""
+    model = _model(layers=0, new_task_init="prototype")
+    x, Y = _data()
+    Y[:6, :2] = torch.tensor([1.0, 0.0]).repeat(3, 2).reshape(6, 2)  # both classes on both new tasks
+    targets = torch.tensor([True, True] + [False] * (T - 2))
+    masks = make_masks(Y, SETTINGS["meta"], targets=targets, aux=torch.zeros(B, T, dtype=torch.bool),
+                       support=torch.arange(B) < 6)
+    with torch.no_grad():
+        base, _, t = forward_masks(model, model.embed(x), Y, masks)
+        Y2 = Y.clone()
+        Y2[0, 0] = 1 - Y[0, 0]
+        flipped, _, t2 = forward_masks(model, model.embed(x), Y2, masks)
+    assert torch.equal(t, t2)
+    assert not torch.allclose(base[t == 0], flipped[t == 0]) and torch.equal(base[t == 1], flipped[t == 1])
 
 
 def test_layers_add_their_predictions():
