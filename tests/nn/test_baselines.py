@@ -80,9 +80,11 @@ def test_baseline_plus_plus_fits_new_heads_on_the_support_labels():
         (dict(model="labels-as-features", layers=0, setting="meta"), "cannot run --setting meta"),
         (dict(model="metalink", layers=0, setting="relational-meta"), "needs --layers >= 1"),
         (dict(model="gbdt", layers=0), "--model 'gbdt' is not one of"),
+        (dict(new_task_init="zeros", setting="meta"), "--new-task-init 'zeros' is not one of"),
     ],
 )
 def test_config_rejects_baselines_where_they_do_not_apply(kw, message):
     with pytest.raises(MetaLinkError, match=message):
         TrainConfig(**kw).validate()
     TrainConfig(model="baseline++", layers=0, setting="meta").validate()
+    TrainConfig(layers=0, setting="meta", new_task_init="prototype").validate()  # a prototype is a head
