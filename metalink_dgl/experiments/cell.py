@@ -7,15 +7,19 @@ A job is a JSON-able spec, run in this process (:func:`run_job`) or in a child p
 so that ``--jobs J`` can run J of them side by side. Training goes through
 :func:`metalink_dgl.training.train` with ``resume=True`` (an interrupted run continues
 from its ``last.pt``); scoring through :func:`metalink_dgl.pipeline.evaluate_checkpoint`.
+A training job holds a lock on its run while it trains, so two grids sharing ``--runs`` (or
+a grid restarted while the children of a killed one still train) never train one run twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,13 +48,42 @@ def evaluate_spec(checkpoint: Path, sweep: str, values: dict[float, Path], devic
             "values": [[v, str(out)] for v, out in values.items()], "device": device}
 
 
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``run_dir`` (a file beside it, ``.<name>.lock``) for the block.
+
+    The operating system drops the lock when the process ends, however it ends, so a killed
+    run never leaves a stale one. Raises :class:`MetaLinkError` if another process holds it.
+    Where advisory file locks do not exist (Windows), nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    path = run_dir.parent / f".{run_dir.name}.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise MetaLinkError(f"{run_dir} is being trained by another process (pid {handle.read().strip() or '?'}); "
+                                "run the grid again once it has finished") from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
 def run_job(spec: dict) -> dict:
     """Run one job in this process; returns a short result for the progress line."""
     start = time.perf_counter()
     if spec["kind"] == "train":
         config = TrainConfig.from_dict(spec["config"])
-        train(config, resume=True, progress=False)
         run_dir = Path(config.out) / f"seed_{config.seeds[0]}"
+        with run_lock(run_dir):
+            train(config, resume=True, progress=False)
         metrics = json.loads((run_dir / "metrics.json").read_text())
         atomic_write_json(run_dir / RUN_RECORD, {
             "command": spec.get("command", ""), "wall_seconds": time.perf_counter() - start,

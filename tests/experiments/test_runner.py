@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -125,3 +126,18 @@ def test_in_process_failure_is_logged_and_the_exit_code_says_so(write_config, tm
     assert result.exit_code == 1 and "FAIL  [1/1] sider meta broken L1 seed 0" in result.output
     log = _failed_log(tmp_path)
     assert "Traceback" in log.read_text() and "MetaLinkError" in log.read_text()
+
+
+def test_a_run_being_trained_elsewhere_is_not_trained_twice(write_config, tmp_path):
+    """A second grid on the same --runs (or one restarted while a killed grid's child still trains) fails
+    that run with a one-line reason instead of training it alongside; once the lock is free, it trains."""
+    config = write_config(PARALLEL, "par")
+    run_dir = tmp_path / "runs" / "sider" / "relational" / RUN_DIR / "L1" / "seed_0"
+    with cell_module.run_lock(run_dir):
+        result = _experiment(config, tmp_path, "--methods", "MetaLink", "--partial")
+        assert result.exit_code == 1, result.output
+        assert f"{run_dir} is being trained by another process (pid {os.getpid()})" in result.output
+        assert not run_dir.exists()
+    result = _experiment(config, tmp_path, "--methods", "MetaLink")
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "metrics.json").exists()
