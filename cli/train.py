@@ -42,6 +42,9 @@ def _fmt(stats: dict) -> str:
               " fewshot: support images per class, K [default: 5].")
 @click.option("--support-ratio", type=float, default=D.support_ratio, show_default=True,
               help="Fraction of a training minibatch used as support in meta episodes.")
+@click.option("--episode-heads", is_flag=True,
+              help="Meta settings: each training episode makes only a random --heldout-ratio of the seen tasks new; "
+              "the others keep their learned heads and are queried too (adds a standard multi-task loss).")
 @click.option("--model", type=click.Choice(list(MODELS)), default=D.model, show_default=True,
               help="MetaLink, or a baseline on the same pairs: labels-as-features (revealed labels appended to the "
               "embedding; standard/relational) or baseline++ (cosine heads, new-task heads fitted on the support set; "

@@ -47,6 +47,7 @@ class TrainConfig:
     heldout_tasks: str = "random"  # which: a seeded sample, or the last columns (the authors' protocol)
     shots: int | None = None  # meta: K labelled support examples per held-out task at test (256); fewshot: K per class
     support_ratio: float = 0.5  # fraction of a training minibatch used as support (meta)
+    episode_heads: bool = False  # meta training: seen tasks that are not new in an episode are queried via their heads
     model: str = "metalink"  # or a baseline: labels-as-features, baseline++ (no KG layers)
     layers: int = 2  # KG layers L
     encoder: str | None = None  # gcn; resnet50 for coco, resnet12 for fewshot
@@ -123,6 +124,8 @@ class TrainConfig:
             (self.heldout_tasks in HELDOUT_PICKS,
              f"--heldout-tasks {self.heldout_tasks!r} is not one of {', '.join(HELDOUT_PICKS)}"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
+            (not self.episode_heads or (meta and self.kind != "fewshot" and self.model == "metalink"),
+             "--episode-heads changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
             (self.model in MODELS, f"--model {self.model!r} is not one of {', '.join(MODELS)}"),
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),

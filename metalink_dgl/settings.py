@@ -22,6 +22,10 @@ so that::
     queried  = observed & (query x targets) & ~aux
     new      = meta & targets
 
+A fourth, optional ingredient is for meta training only: ``heads`` (T,), seen tasks that keep
+their learned head and are queried on every row that does not reveal them
+(``queried |= observed & heads & ~revealed``; ``--episode-heads``).
+
 Standard and relational share the same ``aux`` draw at test time, so they are scored on the
 same pairs (as in the paper); so do meta and relational-meta.
 """
@@ -87,6 +91,7 @@ def make_masks(
     targets: torch.Tensor,
     aux: torch.Tensor,
     support: torch.Tensor | None = None,
+    heads: torch.Tensor | None = None,
 ) -> Masks:
     """Combine targets, support rows and the auxiliary draw into the masks of one block.
 
@@ -99,6 +104,9 @@ def make_masks(
     aux : BoolTensor, (B, T)
     support : BoolTensor, (B,), optional
         Support rows (meta settings); default none.
+    heads : BoolTensor, (T,), optional
+        Tasks queried through their learned head wherever not revealed (meta training with
+        ``--episode-heads``); must not overlap ``targets``. Default none.
     """
     observed = ~torch.isnan(Y)
     if support is None:
@@ -107,9 +115,12 @@ def make_masks(
     shown = support[:, None] & targets[None, :]
     if setting.relational:
         shown = shown | (query & aux)
+    queried = query & targets[None, :] & ~aux
+    if heads is not None:
+        queried = queried | (heads[None, :] & ~shown)
     return Masks(
         revealed=observed & shown,
-        queried=observed & query & targets[None, :] & ~aux,
+        queried=observed & queried,
         new_tasks=targets & setting.meta,
     )
 
@@ -203,6 +214,7 @@ def training_masks(
     heldout_ratio: float,
     support_ratio: float,
     generator: torch.Generator,
+    episode_heads: bool = False,
 ) -> Masks:
     """Masks of one training minibatch (a simulated episode in the meta settings).
 
@@ -215,6 +227,11 @@ def training_masks(
     * relational-meta: as meta, but only a random ``heldout_ratio`` of the seen tasks are
       targets; query rows reveal a random ``aux_ratio`` of the remaining seen tasks (Alg. 1).
 
+    With ``episode_heads`` (meta settings), meta also makes only a random ``heldout_ratio`` of
+    the seen tasks targets, and in both meta settings the other seen tasks keep their learned
+    heads and are queried on every row that does not reveal them: the episode loss plus a
+    standard multi-task loss, which trains the encoder and the heads as in the standard setting.
+
     Parameters
     ----------
     Y : Tensor, (B, T)
@@ -222,18 +239,20 @@ def training_masks(
     """
     B = Y.shape[0]
     targets = seen.clone()
-    support = None
+    support = heads = None
     if setting.meta:
         support = torch.rand(B, generator=generator) < support_ratio
-        if setting.relational:
+        if setting.relational or episode_heads:
             targets = seen & (_random_subset(seen, heldout_ratio, generator))
+        if episode_heads:
+            heads = (seen & ~targets).to(Y.device)
     aux = (
         draw_aux(seen & ~(targets & setting.meta), B, aux_ratio, generator)
         if setting.relational
         else torch.zeros_like(Y, dtype=torch.bool)
     )
     return make_masks(Y, setting, targets=targets.to(Y.device), aux=aux.to(Y.device),
-                      support=None if support is None else support.to(Y.device))
+                      support=None if support is None else support.to(Y.device), heads=heads)
 
 
 def _random_subset(pool: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:

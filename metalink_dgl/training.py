@@ -58,7 +58,8 @@ def train_epoch(model: torch.nn.Module, data: Prepared, rows: torch.Tensor, sett
             continue
         Yb = data.Y[batch]
         masks = training_masks(Yb, setting, seen, aux_ratio=config.aux_ratio, heldout_ratio=config.heldout_ratio,
-                               support_ratio=config.support_ratio, generator=generator)
+                               support_ratio=config.support_ratio, generator=generator,
+                               episode_heads=config.episode_heads)
         if not masks.queried.any():
             continue
         z = model.embed(data.inputs.batch(batch, train=True).to(device))

@@ -14,25 +14,26 @@ def _labels(seed=0):
     return Y
 
 
-def _train_masks(setting, seed=0, seen=None):
+def _train_masks(setting, seed=0, seen=None, episode_heads=False):
     Y = _labels()
     seen = torch.ones(T, dtype=torch.bool) if seen is None else seen
     return Y, training_masks(Y, SETTINGS[setting], seen, aux_ratio=0.2, heldout_ratio=0.2, support_ratio=0.5,
-                             generator=torch.Generator().manual_seed(seed))
+                             generator=torch.Generator().manual_seed(seed), episode_heads=episode_heads)
 
 
-@pytest.mark.parametrize("setting", list(SETTINGS))
-def test_revealed_and_queried_are_disjoint_observed_and_seeded(setting):
+@pytest.mark.parametrize(("setting", "episode_heads"),
+                         [(s, False) for s in SETTINGS] + [("meta", True), ("relational-meta", True)])
+def test_revealed_and_queried_are_disjoint_observed_and_seeded(setting, episode_heads):
     held = split_tasks(T, 0.2, seed=0) if SETTINGS[setting].meta else torch.zeros(T, dtype=torch.bool)
-    Y, m = _train_masks(setting, seen=~held)
+    Y, m = _train_masks(setting, seen=~held, episode_heads=episode_heads)
     observed = ~torch.isnan(Y)
     assert not (m.revealed & m.queried).any()
     assert not (m.revealed & ~observed).any() and not (m.queried & ~observed).any()
     assert m.queried.any()
     # held-out tasks never appear in a training graph, neither revealed nor queried
     assert not m.revealed[:, held].any() and not m.queried[:, held].any()
-    _, again = _train_masks(setting, seen=~held)
-    _, other = _train_masks(setting, seed=1, seen=~held)
+    _, again = _train_masks(setting, seen=~held, episode_heads=episode_heads)
+    _, other = _train_masks(setting, seed=1, seen=~held, episode_heads=episode_heads)
     assert torch.equal(m.revealed, again.revealed) and torch.equal(m.queried, again.queried)
     if setting != "standard":
         assert not torch.equal(m.revealed, other.revealed)
@@ -62,6 +63,22 @@ def test_meta_support_reveals_and_query_predicts_new_tasks():
     # query rows reveal only auxiliary (non-target) tasks
     query = ~(rm.revealed[:, rm.new_tasks].any(1))
     assert not rm.revealed[query][:, rm.new_tasks].any()
+
+
+@pytest.mark.parametrize("setting", ["meta", "relational-meta"])
+def test_episode_heads_query_the_other_seen_tasks_through_their_heads(setting):
+    held = split_tasks(T, 0.2, seed=0)
+    Y, m = _train_masks(setting, seen=~held, episode_heads=True)
+    observed = ~torch.isnan(Y)
+    new = m.new_tasks
+    assert 1 <= int(new.sum()) < int((~held).sum()) and not new[held].any()
+    heads = ~held & ~new
+    # every observed label of a head task is queried unless revealed (an auxiliary label)
+    assert torch.equal(m.queried[:, heads], observed[:, heads] & ~m.revealed[:, heads])
+    assert m.queried[:, heads].any() and (not SETTINGS[setting].relational or m.revealed[:, heads].any())
+    # new tasks: revealed on support rows, queried on the others, exactly as without heads
+    support = m.revealed[:, new].any(1)
+    assert not m.queried[support][:, new].any()
 
 
 def test_draw_aux_draws_exactly_k_candidates_per_row():

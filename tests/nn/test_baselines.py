@@ -81,6 +81,7 @@ def test_baseline_plus_plus_fits_new_heads_on_the_support_labels():
         (dict(model="metalink", layers=0, setting="relational-meta"), "needs --layers >= 1"),
         (dict(model="gbdt", layers=0), "--model 'gbdt' is not one of"),
         (dict(new_task_init="zeros", setting="meta"), "--new-task-init 'zeros' is not one of"),
+        (dict(episode_heads=True, setting="relational"), "--episode-heads changes MetaLink's training episodes"),
     ],
 )
 def test_config_rejects_baselines_where_they_do_not_apply(kw, message):
