@@ -61,3 +61,21 @@ def build_knowledge_graph(revealed: torch.Tensor, Y: torch.Tensor) -> dgl.DGLGra
     g.edges[LABELS[1]].data[LABEL] = label
     g.edges[REV_LABELS[1]].data[LABEL] = label
     return g
+
+
+def revealed_matrix(kg: dgl.DGLGraph) -> tuple[torch.Tensor, torch.Tensor]:
+    """The revealed labels of a knowledge graph as dense (B, T) matrices (B data, T task nodes).
+
+    Returns
+    -------
+    labels : Tensor, (B, T)
+        The edge label (+1 / -1 for a binary label) where revealed, 0 elsewhere.
+    mask : Tensor, (B, T)
+        1 where a label is revealed, 0 elsewhere.
+    """
+    src, dst = kg.edges(etype=LABELS)
+    y = kg.edges[LABELS[1]].data[LABEL][:, 0]
+    shape = (kg.num_nodes(DATA), kg.num_nodes(TASK))
+    labels = y.new_zeros(shape).index_put_((src, dst), y)
+    mask = y.new_zeros(shape).index_put_((src, dst), torch.ones_like(y))
+    return labels, mask

@@ -4,7 +4,8 @@ the baselines and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for
 from .baselines import BaselinePlusPlus, LabelsAsFeatures
 from .conv import LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
-from .model import EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink, support_prototypes
+from .model import EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink
+from .prototypes import label_mean_difference, support_prototypes
 from .vision import IMAGE_ENCODERS, ImageEncoder, ResNet12, build_image_encoder, load_backbone
 
 #: ``--model`` choices: MetaLink and the baselines that share its interface.
@@ -18,6 +19,7 @@ __all__ = [
     "EDGE_PREDICTORS",
     "NEW_TASK_INITS",
     "support_prototypes",
+    "label_mean_difference",
     "LabelsAsFeatures",
     "BaselinePlusPlus",
     "MODELS",

@@ -19,25 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import MetaLinkError
-from ..graph import LABEL, LABELS
+from ..graph import revealed_matrix
 from ..settings import SETTINGS, Setting
-
-
-def revealed_matrix(kg: dgl.DGLGraph, n_data: int, n_tasks: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The revealed labels of a knowledge graph as dense matrices.
-
-    Returns
-    -------
-    labels : Tensor, (B, T)
-        The edge label (+1 / -1 for a binary label) where revealed, 0 elsewhere.
-    mask : Tensor, (B, T)
-        1 where a label is revealed, 0 elsewhere.
-    """
-    src, dst = kg.edges(etype=LABELS)
-    y = kg.edges[LABELS[1]].data[LABEL][:, 0]
-    labels = y.new_zeros(n_data, n_tasks).index_put_((src, dst), y)
-    mask = y.new_zeros(n_data, n_tasks).index_put_((src, dst), torch.ones_like(y))
-    return labels, mask
+from .prototypes import label_mean_difference
 
 
 class LabelsAsFeatures(nn.Module):
@@ -82,7 +66,7 @@ class LabelsAsFeatures(nn.Module):
         if (task_ids < 0).any():
             raise MetaLinkError("model labels-as-features has no head for new tasks: "
                                 "use it in the standard or relational setting")
-        labels, mask = revealed_matrix(kg, z.shape[0], len(task_ids))
+        labels, mask = revealed_matrix(kg)
         h = torch.relu(self.mix(torch.cat([z, labels, mask], dim=-1)))
         scores = h @ self.task_weight[task_ids].T + self.task_bias[task_ids]
         return scores[src, dst]
@@ -145,7 +129,7 @@ class BaselinePlusPlus(nn.Module):
         weight = self.task_weight[task_ids.clamp(min=0)]
         bias = self.task_bias[task_ids.clamp(min=0)]
         if new.any():
-            labels, mask = revealed_matrix(kg, z.shape[0], len(task_ids))
+            labels, mask = revealed_matrix(kg)
             w_new, b_new = self.fit_new_heads(z.detach(), labels[:, new], mask[:, new])
             weight = weight.masked_scatter(new[:, None], w_new)
             bias = bias.masked_scatter(new, b_new)
@@ -168,7 +152,7 @@ class BaselinePlusPlus(nn.Module):
         weight : Tensor, (T_new, D)
         bias : Tensor, (T_new,)
         """
-        weight = (_masked_mean(z, mask * (labels > 0)) - _masked_mean(z, mask * (labels < 0))).requires_grad_(True)
+        weight = label_mean_difference(z, labels, mask).requires_grad_(True)
         bias = z.new_zeros(labels.shape[1]).requires_grad_(True)
         scale = self.scale.detach()
         target = (labels > 0).to(z.dtype)
@@ -188,8 +172,3 @@ class BaselinePlusPlus(nn.Module):
 
     def extra_repr(self) -> str:
         return f"fit_steps={self.fit_steps}, fit_lr={self.fit_lr}"
-
-
-def _masked_mean(z: torch.Tensor, select: torch.Tensor) -> torch.Tensor:
-    """Mean of the rows of ``z`` (B, D) selected by each column of ``select`` (B, K): (K, D); 0 if none."""
-    return (select.T @ z) / select.sum(0).clamp(min=1)[:, None]

@@ -7,42 +7,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graph import DATA, LABEL, LABELS, TASK
+from ..graph import DATA, TASK
 from ..settings import Setting
 from .conv import MetaLinkConv
+from .prototypes import support_prototypes
 
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
 #: How a new task node starts: the paper's ones vector, or its support prototype.
 NEW_TASK_INITS = ("ones", "prototype")
-
-
-def support_prototypes(kg: dgl.DGLGraph, z: torch.Tensor) -> torch.Tensor:
-    r"""Per task node, the mean embedding of its positive label edges minus that of its negative ones.
-
-    :math:`p_j = \operatorname{mean}_{i: y_{ij}=1} z_i - \operatorname{mean}_{i: y_{ij}=0} z_i`
-    over the revealed labels of ``kg`` only (a missing side counts as the zero vector), rescaled
-    to the norm of the ones vector, :math:`\sqrt{D}`, so that only the direction differs from
-    the paper's initialisation. A task node with no revealed label gets zeros.
-
-    Parameters
-    ----------
-    kg : DGLGraph
-        Knowledge graph with B ``data`` and T_b ``task`` nodes, labels encoded as -1/+1.
-    z : Tensor, (B, D)
-        Data node features.
-
-    Returns
-    -------
-    Tensor, (T_b, D)
-    """
-    data, task = (idx.long() for idx in kg.edges(etype=LABELS))
-    positive = (kg.edges[LABELS].data[LABEL][:, 0] > 0).long()
-    n_tasks = kg.num_nodes(TASK)
-    slot = 2 * task + positive                                              # (E,): (task, sign) slot
-    sums = z.new_zeros(2 * n_tasks, z.shape[1]).index_add_(0, slot, z[data])
-    counts = torch.bincount(slot, minlength=2 * n_tasks).clamp(min=1).to(z.dtype)
-    means = (sums / counts[:, None]).view(n_tasks, 2, -1)                  # (T_b, [neg, pos], D)
-    return F.normalize(means[:, 1] - means[:, 0], dim=-1) * z.shape[1] ** 0.5
 
 
 class EdgePredictor(nn.Module):

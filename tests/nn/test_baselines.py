@@ -5,9 +5,8 @@ from torch import nn
 from metalink_dgl.config import TrainConfig
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.evaluation import forward_masks
-from metalink_dgl.graph import build_knowledge_graph
+from metalink_dgl.graph import build_knowledge_graph, revealed_matrix
 from metalink_dgl.nn import BaselinePlusPlus, LabelsAsFeatures
-from metalink_dgl.nn.baselines import revealed_matrix
 from metalink_dgl.settings import SETTINGS, draw_aux, make_masks
 
 B, T, D, F_IN = 16, 6, 8, 10
@@ -25,7 +24,7 @@ def _data(seed=0):
 def test_revealed_matrix_is_the_encoded_labels_where_revealed():
     Y = torch.tensor([[1.0, 0.0, NAN], [NAN, 1.0, 0.0]])
     revealed = torch.tensor([[True, True, False], [False, False, True]])
-    labels, mask = revealed_matrix(build_knowledge_graph(revealed, Y), 2, 3)
+    labels, mask = revealed_matrix(build_knowledge_graph(revealed, Y))
     assert labels.tolist() == [[1.0, -1.0, 0.0], [0.0, 0.0, -1.0]]
     assert mask.tolist() == [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 
