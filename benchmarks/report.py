@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 
-ORDER = ("kg_scale", "epoch", "featurize", "vision")
+ORDER = ("kg_scale", "epoch", "featurize", "vision", "mpnn")
 
 
 def _key(record: dict) -> tuple[str, str]:
@@ -141,6 +141,19 @@ def render_vision(r: dict) -> list[str]:
     return [*lines, "", f"Ratio MetaLink/ERM images/s: **{r['ratio']:.3f}**."]
 
 
+def render_mpnn(r: dict) -> list[str]:
+    p = r["params"]
+    lines = ["## MPNN encoder: dgllife's MPNNGNN vs EdgeTypeMPNNGNN (forward + backward)", "", *_provenance(r),
+             f"- {p['dataset']}: {p['batches']} batches of {p['batch_size']} molecules ({r['atoms']} atoms, "
+             f"{r['edges']} edges, at most {r['max_edge_types_per_batch']} distinct bond feature rows per batch); "
+             f"node size {p['node_out_feats']}, {p['num_step_message_passing']} steps; median of {p['rounds']} "
+             "alternating (ABBA) rounds", ""]
+    lines += _table(["module", "ms per batch"], [[k, v] for k, v in r["ms_per_batch"].items()])
+    return [*lines, "", f"Ratio dgllife / EdgeTypeMPNNGNN: **{r['ratio']}** (target >= {r['target']:g}: "
+                        f"{_verdict(r['target_met'])}); largest output difference {r['max_output_diff']:.1e}, "
+                        f"largest relative gradient difference {r['max_relative_grad_diff']:.1e}."]
+
+
 def render_other(r: dict) -> list[str]:
     scalars = [[k, v] for k, v in r.items()
                if isinstance(v, (int, float, str, bool)) and k not in ("command", "commit", "date")]
@@ -148,7 +161,7 @@ def render_other(r: dict) -> list[str]:
 
 
 RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize,
-             "vision": render_vision}
+             "vision": render_vision, "mpnn": render_mpnn}
 
 
 def render(results: dict) -> str:
