@@ -8,7 +8,7 @@ import click
 
 from metalink_dgl.data import describe, format_description, load_dataset
 
-from .options import dataset_options, split_task_columns
+from .options import dataset_options, molecules_only, split_task_columns
 
 
 @click.command("describe")
@@ -16,6 +16,7 @@ from .options import dataset_options, split_task_columns
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics (with every task) as JSON.")
 def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, as_json):
     """Counts of molecules, tasks and labels of a dataset, and positives per task."""
+    dataset = molecules_only(dataset, "describe")
     data = load_dataset(dataset, smiles_column=smiles_column, task_columns=split_task_columns(task_columns),
                         skip_invalid=skip_invalid)
     stats = describe(data)

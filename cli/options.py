@@ -6,15 +6,24 @@ from typing import Callable
 
 import click
 
+from metalink_dgl.config import IMAGE_DATASETS
+from metalink_dgl.errors import MetaLinkError
 
-def dataset_options(func: Callable) -> Callable:
-    """``--dataset`` and the options that say how to read a user CSV and where to cache graphs."""
+
+def dataset_options(func: Callable | None = None, *, images: bool = False) -> Callable:
+    """``--dataset`` and the options that say how to read a user CSV and where to cache graphs.
+
+    ``@dataset_options`` for commands that read molecules only; ``@dataset_options(images=True)``
+    where ``--dataset`` may also be an image dataset (coco, fewshot) read from ``--data-root``.
+    """
+    if func is None:
+        return lambda f: dataset_options(f, images=images)
+    molecules = "Bundled dataset name (tox21, sider, toxcast) or a path to a CSV of SMILES + task columns"
     options = [
         click.option(
             "--dataset",
             required=True,
-            help="Bundled dataset name (tox21, sider, toxcast), a path to a CSV of SMILES + task columns, "
-            "or coco / fewshot (images under --data-root).",
+            help=(molecules + ", or coco / fewshot (images under --data-root).") if images else molecules + ".",
         ),
         click.option("--smiles-column", default=None, help="SMILES column of a user CSV [default: smiles, any case]."),
         click.option(
@@ -37,6 +46,14 @@ def dataset_options(func: Callable) -> Callable:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def molecules_only(dataset: str, command: str) -> str:
+    """``dataset``, or a one-line :class:`MetaLinkError` if it names an image dataset."""
+    if dataset in IMAGE_DATASETS:
+        raise MetaLinkError(f"{command} reads molecule datasets; --dataset {dataset} is an image dataset "
+                            "(metalink-dgl train reads it from --data-root)")
+    return dataset
 
 
 def split_task_columns(value: str | None) -> list[str] | None:

@@ -9,7 +9,7 @@ import click
 from metalink_dgl.data import SPLITTERS, load_dataset, make_split
 from metalink_dgl.errors import MetaLinkError
 
-from .options import dataset_options, split_task_columns
+from .options import dataset_options, molecules_only, split_task_columns
 
 
 @click.command("split")
@@ -20,6 +20,7 @@ from .options import dataset_options, split_task_columns
 @click.option("--out", required=True, type=click.Path(), help="JSON file to write (its folder must exist).")
 def command(dataset, smiles_column, task_columns, skip_invalid, cache_dir, kind, seed, out):
     """Split a dataset's rows into train/val/test and save the indices as JSON."""
+    dataset = molecules_only(dataset, "split")
     out_path = Path(out)
     if out_path.is_dir():
         raise MetaLinkError(f"--out {out} is a directory; give the path of a JSON file to write")

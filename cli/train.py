@@ -22,7 +22,7 @@ def _fmt(stats: dict) -> str:
 
 
 @click.command("train")
-@dataset_options
+@dataset_options(images=True)
 @click.option("--data-root", type=click.Path(), default=None,
               help="Folder of --dataset coco (annotations/instances_*.json + image folders) or fewshot "
               "(train|val|test/<class>/<images>).")

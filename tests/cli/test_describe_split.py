@@ -109,3 +109,13 @@ def test_split_errors_write_nothing(run, tmp_path, problem):
 def test_split_rejects_unknown_kind(run, tmp_path):
     result = run("split", "--dataset", "sider", "--split", "stratified", "--out", str(tmp_path / "s.json"))
     assert result.exit_code == 2 and not (tmp_path / "s.json").exists()
+
+
+@pytest.mark.parametrize("command", ["describe", "split"])
+@pytest.mark.parametrize("dataset", ["coco", "fewshot"])
+def test_image_datasets_are_refused_in_one_line(run, tmp_path, command, dataset):
+    args = ["--out", str(tmp_path / "split.json")] if command == "split" else []
+    error = _one_line_error(run(command, "--dataset", dataset, *args))
+    assert f"{command} reads molecule datasets; --dataset {dataset} is an image dataset" in error
+    assert not (tmp_path / "split.json").exists()
+    assert "coco" not in run(command, "--help").output  # its help does not offer them either
