@@ -71,6 +71,27 @@ def test_baseline_plus_plus_fits_new_heads_on_the_support_labels():
     assert logits[truth == 1].min() > logits[truth == 0].max()  # the 10 query rows are ranked perfectly
     assert model.training_setting(SETTINGS["relational-meta"]) is SETTINGS["standard"]
 
+    # Evaluation blocks share the support: the fit is reused for other query rows, redone when a
+    # support label changes, and equal to a fit from scratch.
+    fits = []
+    fit = model.fit_new_heads
+    model.fit_new_heads = lambda *a: fits.append(1) or fit(*a)
+    keep = torch.cat([torch.arange(30), torch.arange(30, 40, 2)])  # the support and half of the query rows
+    with torch.no_grad():
+        part, r2, _ = forward_masks(model, model.embed(x[keep]), Y[keep], _subset(masks, keep))
+        assert fits == [] and torch.equal(part, logits[torch.isin(r, keep)])
+        Y[0, 0] = 1 - Y[0, 0]
+        forward_masks(model, model.embed(x), Y, masks)
+        assert fits == [1]
+        model._last_fit = None
+        Y[0, 0] = 1 - Y[0, 0]
+        again, _, _ = forward_masks(model, model.embed(x), Y, masks)
+    assert torch.equal(again, logits)
+
+
+def _subset(masks, rows):
+    return type(masks)(masks.revealed[rows], masks.queried[rows], masks.new_tasks)
+
 
 @pytest.mark.parametrize(
     "kw,message",
