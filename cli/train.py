@@ -9,7 +9,7 @@ import click
 from metalink_dgl.config import OPTIMIZERS, SPLIT_KINDS, TrainConfig
 from metalink_dgl.device import DEVICES
 from metalink_dgl.metrics import LABELS
-from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MODELS, NEW_TASK_INITS
+from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
 from metalink_dgl.settings import HELDOUT_PICKS, SETTINGS
 
 from .options import dataset_options, split_task_columns
@@ -58,6 +58,9 @@ def _fmt(stats: dict) -> str:
 @click.option("--edge-pred", type=click.Choice(list(EDGE_PREDICTORS)), default=None,
               help="[default: dot; cos for fewshot]")
 @click.option("--shared-weights", is_flag=True, help="Share KG message weights between both directions.")
+@click.option("--message", type=click.Choice(list(MESSAGES)), default=D.message, show_default=True,
+              help="KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * sigmoid(G h + P y), "
+              "the gate of the authors' code.")
 @click.option("--new-task-init", type=click.Choice(list(NEW_TASK_INITS)), default=D.new_task_init, show_default=True,
               help="Meta settings: new task nodes start from a ones vector (the paper) or from their support "
               "prototype (mean positive minus mean negative support embedding, rescaled to the ones vector's norm).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from .errors import MetaLinkError
-from .nn import EDGE_PREDICTORS, ENCODERS, MODELS, NEW_TASK_INITS
+from .nn import EDGE_PREDICTORS, ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
 from .nn.vision import IMAGE_ENCODERS
 from .settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 
@@ -56,6 +56,7 @@ class TrainConfig:
     edge_pred: str | None = None  # dot; cos (Meta-Baseline's scaled cosine) for fewshot
     shared_weights: bool = False
     new_task_init: str = "ones"  # meta: new task nodes start from ones (paper) or their support prototype
+    message: str = "add"  # KG message: ReLU(W h + O y) (eq. 3) or gated (the authors' code)
     image_size: int | None = None  # 224 for coco, 84 for fewshot
     width: int = 64  # ResNet-12 channels of its first stage (64-160-320-640 scaled)
     pretrained: str | None = None  # local torchvision-style state_dict of the image backbone
@@ -119,6 +120,7 @@ class TrainConfig:
             (self.edge_pred in EDGE_PREDICTORS,
              f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
+            (self.message in MESSAGES, f"--message {self.message!r} is not one of {', '.join(MESSAGES)}"),
             (self.new_task_init in NEW_TASK_INITS,
              f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
             (self.heldout_tasks in HELDOUT_PICKS,

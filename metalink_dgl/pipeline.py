@@ -75,7 +75,7 @@ def build_model(config: TrainConfig, n_tasks: int,
     if config.model == "metalink":
         return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
                         edge_pred=config.edge_pred, shared_weights=config.shared_weights,
-                        new_task_init=config.new_task_init)
+                        new_task_init=config.new_task_init, message=config.message)
     return MODELS[config.model](encoder, n_tasks, config.hidden)
 
 

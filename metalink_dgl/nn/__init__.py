@@ -2,7 +2,7 @@
 the baselines and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for images)."""
 
 from .baselines import BaselinePlusPlus, LabelsAsFeatures
-from .conv import LabelSAGEConv, MetaLinkConv
+from .conv import MESSAGES, LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .model import EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink
 from .prototypes import label_mean_difference, support_prototypes
@@ -14,6 +14,7 @@ MODELS = {"metalink": MetaLink, "labels-as-features": LabelsAsFeatures, "baselin
 __all__ = [
     "LabelSAGEConv",
     "MetaLinkConv",
+    "MESSAGES",
     "MetaLink",
     "EdgePredictor",
     "EDGE_PREDICTORS",

@@ -10,13 +10,20 @@ from torch import nn
 
 from ..graph import LABEL, LABELS, REV_LABELS
 
+#: Message functions of :class:`LabelSAGEConv`: the paper's eq. 3, or the authors' code's gate.
+MESSAGES = ("add", "gated")
+
 
 class LabelSAGEConv(nn.Module):
     r"""One relation of the MetaLink layer: GraphSAGE-mean with the label added into the message.
 
     .. math::
-        h_v' = U \,\big[\operatorname{mean}_{u \in N(v)} \operatorname{ReLU}(W h_u + O\, y_{uv})
-        \;\|\; h_v\big]
+        h_v' = U \,\big[\operatorname{mean}_{u \in N(v)} m(h_u, y_{uv}) \;\|\; h_v\big]
+
+    with the message :math:`m = \operatorname{ReLU}(W h_u + O\, y_{uv})` (``message="add"``, the
+    paper's eq. 3) or :math:`m = (W h_u + O\, y_{uv}) \odot \sigma(G h_u + P\, y_{uv})`
+    (``message="gated"``, the gate of the authors' code, so that what a neighbour sends can
+    depend on its label feature by feature).
 
     The label ``y_uv`` (edge data :data:`metalink_dgl.graph.LABEL`, shape (E, F_e)) is
     *added* to the message: DGL's ``SAGEConv(edge_weight=...)`` multiplies by it, which
@@ -31,6 +38,7 @@ class LabelSAGEConv(nn.Module):
         Output size ``D_out``.
     edge_feats : int
         Size of the edge label feature (1 for a binary label).
+    message : {"add", "gated"}
 
     Examples
     --------
@@ -41,13 +49,19 @@ class LabelSAGEConv(nn.Module):
     torch.Size([3, 8])
     """
 
-    def __init__(self, in_feats: int | tuple[int, int], out_feats: int, edge_feats: int = 1):
+    def __init__(self, in_feats: int | tuple[int, int], out_feats: int, edge_feats: int = 1, message: str = "add"):
         super().__init__()
+        if message not in MESSAGES:
+            raise ValueError(f"message {message!r} is not one of {MESSAGES}")
         src_feats, dst_feats = (in_feats, in_feats) if isinstance(in_feats, int) else in_feats
         self.in_feats, self.out_feats, self.edge_feats = (src_feats, dst_feats), out_feats, edge_feats
+        self.message = message
         self.fc_neigh = nn.Linear(src_feats, out_feats)  # W
         self.fc_label = nn.Linear(edge_feats, out_feats, bias=False)  # O
         self.fc_update = nn.Linear(out_feats + dst_feats, out_feats)  # U
+        if message == "gated":
+            self.fc_gate = nn.Linear(src_feats, out_feats)  # G
+            self.fc_gate_label = nn.Linear(edge_feats, out_feats, bias=False)  # P
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -58,6 +72,10 @@ class LabelSAGEConv(nn.Module):
         nn.init.xavier_uniform_(self.fc_update.weight)
         nn.init.zeros_(self.fc_neigh.bias)
         nn.init.zeros_(self.fc_update.bias)
+        if self.message == "gated":
+            nn.init.xavier_uniform_(self.fc_gate.weight)
+            nn.init.xavier_uniform_(self.fc_gate_label.weight)
+            nn.init.zeros_(self.fc_gate.bias)
 
     def forward(self, graph, feat: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """
@@ -78,33 +96,44 @@ class LabelSAGEConv(nn.Module):
             else:
                 y = graph.edata[LABEL].to(h_src.dtype)
                 wh = self.fc_neigh(h_src)
+                gh = self.fc_gate(h_src) if self.message == "gated" else None
                 if self.edge_feats == 1 and bool((y.abs() == 1).all()):
-                    neigh = self._binary_mean(graph, wh, y)
+                    neigh = self._binary_mean(graph, wh, gh, y)
                 else:
-                    graph.srcdata["wh"] = wh
-                    graph.edata["oy"] = self.fc_label(y)
-                    graph.apply_edges(fn.u_add_e("wh", "oy", "m"))
-                    graph.edata["m"] = torch.relu(graph.edata["m"])
+                    src, _ = graph.edges()
+                    graph.edata["m"] = self._activate(wh[src] + self.fc_label(y),
+                                                      None if gh is None else gh[src] + self.fc_gate_label(y))
                     graph.update_all(fn.copy_e("m", "m"), fn.mean("m", "neigh"))
                     neigh = graph.dstdata["neigh"]
             return self.fc_update(torch.cat([neigh, h_dst], dim=-1))
 
-    def _binary_mean(self, graph, wh: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _activate(pre: torch.Tensor, gate: torch.Tensor | None) -> torch.Tensor:
+        """The message from its pre-activation ``W h_u + O y`` and, if gated, ``G h_u + P y``."""
+        return torch.relu(pre) if gate is None else pre * torch.sigmoid(gate)
+
+    def _binary_mean(self, graph, wh: torch.Tensor, gh: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
         """The mean message for labels in {-1, +1} without an (E, D_out) message tensor.
 
-        A source node sends one of only two messages, ``ReLU(W h_u - O)`` or ``ReLU(W h_u + O)``:
-        both are computed per node, (2 N_src, D_out), and each edge is re-pointed at its
-        sign's copy, so the mean is one sparse product over the edges.
+        A source node sends one of only two messages, ``m(h_u, -1)`` or ``m(h_u, +1)``: both are
+        computed per node from ``wh = W h_u`` (and ``gh = G h_u``), (2 N_src, D_out), and each
+        edge is re-pointed at its sign's copy, so the mean is one sparse product over the edges.
         """
-        o = self.fc_label.weight[:, 0]
-        messages = torch.relu(torch.stack([wh - o, wh + o], dim=1)).reshape(-1, self.out_feats)
+
+        def both_signs(proj: torch.Tensor, label: nn.Linear) -> torch.Tensor:
+            o = label.weight[:, 0]
+            return torch.stack([proj - o, proj + o], dim=1)  # (N_src, 2, D_out)
+
+        gate = None if gh is None else both_signs(gh, self.fc_gate_label)
+        messages = self._activate(both_signs(wh, self.fc_label), gate).reshape(-1, self.out_feats)
         src, dst = graph.edges()
         signed = dgl.create_block((2 * src + (y[:, 0] > 0).long(), dst), num_src_nodes=messages.shape[0],
                                   num_dst_nodes=graph.num_dst_nodes())
         return dgl.ops.copy_u_mean(signed, messages)
 
     def extra_repr(self) -> str:
-        return f"in_feats={self.in_feats}, out_feats={self.out_feats}, edge_feats={self.edge_feats}"
+        return (f"in_feats={self.in_feats}, out_feats={self.out_feats}, edge_feats={self.edge_feats}, "
+                f"message={self.message}")
 
 
 class MetaLinkConv(HeteroGraphConv):
@@ -126,6 +155,8 @@ class MetaLinkConv(HeteroGraphConv):
     shared_weights : bool
         One relation module (W, O, U) for both directions (the paper's Table 5 ablation)
         instead of one per direction.
+    message : {"add", "gated"}
+        The message function of :class:`LabelSAGEConv` (default: eq. 3).
 
     Examples
     --------
@@ -141,9 +172,9 @@ class MetaLinkConv(HeteroGraphConv):
     (torch.Size([3, 32]), torch.Size([2, 32]))
     """
 
-    def __init__(self, in_feats: int, out_feats: int, shared_weights: bool = False):
-        to_task = LabelSAGEConv(in_feats, out_feats)
-        to_data = to_task if shared_weights else LabelSAGEConv(in_feats, out_feats)
+    def __init__(self, in_feats: int, out_feats: int, shared_weights: bool = False, message: str = "add"):
+        to_task = LabelSAGEConv(in_feats, out_feats, message=message)
+        to_data = to_task if shared_weights else LabelSAGEConv(in_feats, out_feats, message=message)
         super().__init__({LABELS[1]: to_task, REV_LABELS[1]: to_data}, aggregate="sum")
         self.in_feats, self.out_feats, self.shared_weights = in_feats, out_feats, shared_weights
 

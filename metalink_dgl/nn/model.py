@@ -95,10 +95,13 @@ class MetaLink(nn.Module):
         Share message weights between the two directions (Table 5 ablation).
     new_task_init : {"ones", "prototype"}
         Initial features of new task nodes (see above).
+    message : {"add", "gated"}
+        Message function of the KG layers (:class:`~metalink_dgl.nn.LabelSAGEConv`; default eq. 3).
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
-                 edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones"):
+                 edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
+                 message: str = "add"):
         super().__init__()
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
@@ -107,7 +110,7 @@ class MetaLink(nn.Module):
         self.new_task_init = new_task_init
         self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
         self.task_bias = nn.Parameter(torch.empty(n_tasks))
-        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights) for _ in range(layers))
+        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message) for _ in range(layers))
         self.predictors = nn.ModuleList(EdgePredictor(edge_pred, hidden) for _ in range(layers + 1))
         self.reset_parameters()
 

@@ -101,6 +101,7 @@ def _subset(masks, rows):
         (dict(model="metalink", layers=0, setting="relational-meta"), "needs --layers >= 1"),
         (dict(model="gbdt", layers=0), "--model 'gbdt' is not one of"),
         (dict(new_task_init="zeros", setting="meta"), "--new-task-init 'zeros' is not one of"),
+        (dict(message="mul"), "--message 'mul' is not one of"),
         (dict(episode_heads=True, setting="relational"), "--episode-heads changes MetaLink's training episodes"),
     ],
 )

@@ -18,21 +18,29 @@ def _case(n_data=3, n_tasks=2, seed=0):
     return Y, feats
 
 
+def _dense_message(mod: LabelSAGEConv, h, y):
+    pre = mod.fc_neigh(h) + mod.fc_label(y)
+    if mod.message == "gated":
+        return pre * torch.sigmoid(mod.fc_gate(h) + mod.fc_gate_label(y))
+    return torch.relu(pre)
+
+
 def _dense_relation(mod: LabelSAGEConv, h_src, h_dst, src, dst, y):
-    """Eq. 3 for one relation written with plain loops: U [mean ReLU(W h_u + O y) ; h_v]."""
+    """Eq. 3 for one relation written with plain loops: U [mean m(h_u, y) ; h_v], m = ReLU(W h_u + O y)
+    (or the gated message)."""
     out = []
     for v in range(h_dst.shape[0]):
-        msgs = [torch.relu(mod.fc_neigh(h_src[u]) + mod.fc_label(y[e])) for e, u in enumerate(src.tolist())
-                if dst[e] == v]
+        msgs = [_dense_message(mod, h_src[u], y[e]) for e, u in enumerate(src.tolist()) if dst[e] == v]
         neigh = torch.stack(msgs).mean(0) if msgs else torch.zeros(mod.out_feats)
         out.append(mod.fc_update(torch.cat([neigh, h_dst[v]])))
     return torch.stack(out)
 
 
-def test_output_shapes_and_dense_reference():
+@pytest.mark.parametrize("message", ["add", "gated"])
+def test_output_shapes_and_dense_reference(message):
     Y, feats = _case()
     kg = build_knowledge_graph(~torch.isnan(Y), Y)
-    conv = MetaLinkConv(8, 5)
+    conv = MetaLinkConv(8, 5, message=message)
     out = conv(kg, feats)
     assert out[DATA].shape == (3, 5) and out[TASK].shape == (2, 5)
     src, dst = kg.edges(etype=LABELS)
@@ -104,8 +112,9 @@ def test_label_sage_on_a_homogeneous_graph():
         LabelSAGEConv(4, 6)(dgl.graph(([0], [1]), num_nodes=2), torch.randn(2, 4))  # no labels on the edges
 
 
+@pytest.mark.parametrize("message", ["add", "gated"])
 @pytest.mark.parametrize("labels", [[1.0, -1.0, 1.0, -1.0], [0.5, -2.0, 0.0, 3.0]], ids=["binary", "real-valued"])
-def test_label_sage_matches_the_dense_reference_with_gradients(labels, monkeypatch):
+def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, monkeypatch):
     """Binary labels take the two-messages-per-node path, other values the per-edge path: same eq. 3."""
     torch.manual_seed(0)
     calls = []
@@ -115,15 +124,16 @@ def test_label_sage_matches_the_dense_reference_with_gradients(labels, monkeypat
                         num_nodes_dict={"data": 3, "task": 2})
     y = torch.tensor(labels)[:, None]
     g.edata[LABEL] = y
-    mod = LabelSAGEConv((8, 6), 5)
+    mod = LabelSAGEConv((8, 6), 5, message=message)
     h_src = torch.randn(3, 8, requires_grad=True)
     h_dst = torch.randn(2, 6)
     out = mod(g, (h_src, h_dst))
     src, dst = g.edges()
     ref = _dense_relation(mod, h_src, h_dst, src, dst, y)
     torch.testing.assert_close(out, ref)
-    grads = torch.autograd.grad(out.square().sum(), [h_src, mod.fc_label.weight, mod.fc_neigh.weight])
-    ref_grads = torch.autograd.grad(ref.square().sum(), [h_src, mod.fc_label.weight, mod.fc_neigh.weight])
+    params = [h_src, *mod.parameters()]
+    grads = torch.autograd.grad(out.square().sum(), params)
+    ref_grads = torch.autograd.grad(ref.square().sum(), params)
     for got, want in zip(grads, ref_grads):
         torch.testing.assert_close(got, want)
     assert len(calls) == (1 if set(labels) <= {-1.0, 1.0} else 0)

@@ -66,8 +66,11 @@ def test_queried_labels_never_reach_the_model(setting, new_task_init, edge_pred)
             assert torch.equal(base, again) and torch.equal(r, r2) and torch.equal(t, t2)
 
 
-def test_revealed_labels_matter():
-    model = _model()
+@pytest.mark.parametrize("message", ["add", "gated"])
+def test_revealed_labels_matter(message):
+    torch.manual_seed(0)
+    model = MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=2, message=message).eval()
+    assert all(conv.mods["labels"].message == message for conv in model.convs)
     x, Y = _data()
     aux = draw_aux(torch.ones(T, dtype=torch.bool), B, 0.5, torch.Generator().manual_seed(0))
     masks = make_masks(Y, SETTINGS["relational"], targets=torch.ones(T, dtype=torch.bool), aux=aux)
