@@ -4,21 +4,25 @@ A run is finished iff its ``metrics.json`` exists; finished runs are skipped wit
 any data, so a grid stopped at any point continues where it was on the next call. With
 ``jobs > 1`` every job is a child process (``python -m metalink_dgl.experiments.cell``) with
 ``OMP_NUM_THREADS = max(1, cpu_count // jobs)`` (or the caller's ``OMP_NUM_THREADS``); a failed
-job keeps its log, the others go on, and the outcome lists the failures.
+job keeps its log, the others go on, and the outcome lists the failures. A SIGTERM to the grid
+stops its running children too (they resume from their ``last.pt`` on the next call).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -110,6 +114,8 @@ def execute(jobs: list[Job], outcome: Outcome, *, parallel: int = 1, echo: Calla
     if not jobs:
         return
     threads = threads_per_job(parallel)
+    children = _Children()
+    run = _in_process if parallel == 1 else partial(_child, children=children)
     lock = threading.Lock()
     bar = tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress, file=sys.stderr)
 
@@ -118,7 +124,7 @@ def execute(jobs: list[Job], outcome: Outcome, *, parallel: int = 1, echo: Calla
         with lock:
             echo(f"start {tag}")
         start = time.perf_counter()
-        ok, message = (_in_process if parallel == 1 else _child)(job, threads)
+        ok, message = run(job, threads)
         seconds = time.perf_counter() - start
         with lock:
             if ok:
@@ -136,12 +142,64 @@ def execute(jobs: list[Job], outcome: Outcome, *, parallel: int = 1, echo: Calla
         else:
             pool = ThreadPoolExecutor(parallel)
             try:
-                for future in [pool.submit(one, i, job) for i, job in enumerate(jobs)]:
-                    future.result()
-            finally:  # on Ctrl-C, start no further job (the running children get the signal too)
+                with _stop_children_on_sigterm(children):
+                    for future in [pool.submit(one, i, job) for i, job in enumerate(jobs)]:
+                        future.result()
+            finally:  # on Ctrl-C or SIGTERM, start no further job (the running children are stopped too)
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
+
+
+class _Children:
+    """The child processes of the running jobs, so that a SIGTERM to the grid can stop them."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def run(self, args: list[str], **popen) -> int:
+        """Run ``args`` to completion (like :func:`subprocess.run`); returns the exit code."""
+        with subprocess.Popen(args, **popen) as process:
+            with self._lock:
+                self._running.add(process)
+                if self._stopped:  # started while the others were being stopped
+                    process.terminate()
+            try:
+                return process.wait()
+            finally:
+                with self._lock:
+                    self._running.discard(process)
+
+    def terminate(self) -> None:
+        """Stop every running child, and any child started from now on."""
+        with self._lock:
+            self._stopped = True
+            for process in self._running:
+                process.terminate()
+
+
+@contextlib.contextmanager
+def _stop_children_on_sigterm(children: _Children) -> Iterator[None]:
+    """While in the block, a SIGTERM terminates ``children`` and then this process (exit code 143).
+
+    Without it a killed grid leaves its children training. Only the main thread can set a
+    signal handler; elsewhere (a grid run from a worker thread) the block changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame) -> None:
+        children.terminate()
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def threads_per_job(parallel: int) -> int:
@@ -168,18 +226,20 @@ def _in_process(job: Job, threads: int) -> tuple[bool, str]:
         torch.set_num_threads(previous)
 
 
-def _child(job: Job, threads: int) -> tuple[bool, str]:
+def _child(job: Job, threads: int, children: _Children) -> tuple[bool, str]:
     job.log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     with open(job.log, "w") as log:
-        done = subprocess.run([sys.executable, "-m", "metalink_dgl.experiments.cell", json.dumps(job.spec)],
-                              stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+        code = children.run([sys.executable, "-m", "metalink_dgl.experiments.cell", json.dumps(job.spec)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
     lines = [line for line in job.log.read_text().splitlines() if line.strip()]
-    if done.returncode == 0:
+    if code == 0:
         job.log.unlink()
         return True, _result_line(json.loads(lines[-1]))
-    return False, lines[-1] if lines else f"exit code {done.returncode}"
+    if code < 0:
+        return False, f"stopped by signal {-code} (it resumes from its last.pt on the next call)"
+    return False, lines[-1] if lines else f"exit code {code}"
 
 
 def _warm_cache(configs: list[TrainConfig]) -> None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import cli as cli_package
 import metalink_dgl.experiments.cell as cell_module
 from cli.main import cli
 from metalink_dgl.experiments import render
@@ -141,3 +147,59 @@ def test_a_run_being_trained_elsewhere_is_not_trained_twice(write_config, tmp_pa
     result = _experiment(config, tmp_path, "--methods", "MetaLink")
     assert result.exit_code == 0, result.output
     assert (run_dir / "metrics.json").exists()
+
+
+#: Two runs long enough to be stopped while they train.
+LONG = SLICE.replace("epochs: 1", "epochs: 1000") + """
+name: long
+settings: [relational]
+seeds: [0, 1]
+methods:
+  MetaLink: {layers: 1}
+"""
+
+
+def _training_pids(locks: list[Path], timeout: float = 180.0) -> list[int]:
+    """The pids the training children wrote into their run locks, once both have started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = [lock.read_text().strip() if lock.exists() else "" for lock in locks]
+        if all(pids):
+            return [int(pid) for pid in pids]
+        time.sleep(0.5)
+    raise AssertionError(f"the children did not start within {timeout} s")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sigterm_to_the_grid_stops_its_children(write_config, tmp_path):
+    """``kill <grid pid>`` must not leave the grid's children training in the background."""
+    config = write_config(LONG, "long")
+    root = Path(cli_package.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    grid = subprocess.Popen([sys.executable, "-m", "cli.main", "experiment", str(config), "--jobs", "2",
+                             "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "results"),
+                             "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run_dirs = tmp_path / "runs" / "sider" / "relational" / RUN_DIR.replace("epochs=1,", "epochs=1000,") / "L1"
+    pids: list[int] = []
+    try:
+        pids = _training_pids([run_dirs / ".seed_0.lock", run_dirs / ".seed_1.lock"])
+        assert all(_alive(pid) for pid in pids) and grid.pid not in pids
+        grid.send_signal(signal.SIGTERM)
+        output, _ = grid.communicate(timeout=120)
+        survivors = [pid for pid in pids if _alive(pid)]
+    finally:  # whatever the outcome, leave nothing training
+        grid.kill()
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert grid.returncode == 128 + signal.SIGTERM, output
+    assert not survivors
+    assert output.count("stopped by signal 15") == 2, output
+    assert not list(run_dirs.glob("seed_*/metrics.json"))
