@@ -1,9 +1,10 @@
-"""Public neural-network API: the MetaLink layer, its relation module, the model, the edge predictor,
+"""Public neural-network API: the MetaLink layer, its relation module, the model and its base, the edge predictor,
 the baselines and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for images)."""
 
 from .baselines import BaselinePlusPlus, LabelsAsFeatures
 from .conv import MESSAGES, LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
+from .heads import TaskHeadModel
 from .model import EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink
 from .prototypes import label_mean_difference, support_prototypes
 from .vision import IMAGE_ENCODERS, ImageEncoder, ResNet12, build_image_encoder, load_backbone
@@ -16,6 +17,7 @@ __all__ = [
     "MetaLinkConv",
     "MESSAGES",
     "MetaLink",
+    "TaskHeadModel",
     "EdgePredictor",
     "EDGE_PREDICTORS",
     "NEW_TASK_INITS",

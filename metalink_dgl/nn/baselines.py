@@ -21,10 +21,11 @@ from torch import nn
 from ..errors import MetaLinkError
 from ..graph import revealed_matrix
 from ..settings import SETTINGS, Setting
+from .heads import TaskHeadModel
 from .prototypes import label_mean_difference
 
 
-class LabelsAsFeatures(nn.Module):
+class LabelsAsFeatures(TaskHeadModel):
     r"""Revealed labels as input features: :math:`w_j^\top \mathrm{ReLU}(V [z_i \| y_i \| m_i]) + b_j`.
 
     ``y_i`` (T,) holds example i's revealed labels (+1/-1, 0 if not revealed) and ``m_i``
@@ -42,23 +43,15 @@ class LabelsAsFeatures(nn.Module):
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int):
-        super().__init__()
-        self.encoder, self.n_tasks, self.hidden = encoder, n_tasks, hidden
+        super().__init__(encoder, n_tasks, hidden)
         self.mix = nn.Linear(hidden + 2 * n_tasks, hidden)  # V
-        self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
-        self.task_bias = nn.Parameter(torch.empty(n_tasks))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Xavier weights, zero biases (not the encoder)."""
         nn.init.xavier_uniform_(self.mix.weight, gain=nn.init.calculate_gain("relu"))
         nn.init.zeros_(self.mix.bias)
-        nn.init.xavier_uniform_(self.task_weight)
-        nn.init.zeros_(self.task_bias)
-
-    def embed(self, inputs) -> torch.Tensor:
-        """Encoder output, L2-normalised: (B, D)."""
-        return F.normalize(self.encoder(inputs), dim=-1)
+        self.reset_heads()
 
     def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
                 dst: torch.Tensor) -> torch.Tensor:
@@ -76,7 +69,7 @@ class LabelsAsFeatures(nn.Module):
         return setting
 
 
-class BaselinePlusPlus(nn.Module):
+class BaselinePlusPlus(TaskHeadModel):
     r"""Baseline++ (Chen et al., 2019): :math:`\mathrm{logit}_{ij} = s \cos(w_j, z_i) + b_j`.
 
     Trained as a multi-task classifier on the seen tasks (no episodes). For a new task
@@ -106,24 +99,16 @@ class BaselinePlusPlus(nn.Module):
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, scale: float = 10.0, fit_steps: int = 100,
                  fit_lr: float = 0.01):
-        super().__init__()
-        self.encoder, self.n_tasks, self.hidden = encoder, n_tasks, hidden
+        super().__init__(encoder, n_tasks, hidden)
         self.fit_steps, self.fit_lr, self.initial_scale = fit_steps, fit_lr, scale
-        self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
-        self.task_bias = nn.Parameter(torch.empty(n_tasks))
         self.scale = nn.Parameter(torch.empty(()))
         self._last_fit: tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, torch.Tensor]] | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Xavier heads, zero biases, the initial scale (not the encoder)."""
-        nn.init.xavier_uniform_(self.task_weight)
-        nn.init.zeros_(self.task_bias)
+        self.reset_heads()
         nn.init.constant_(self.scale, self.initial_scale)
-
-    def embed(self, inputs) -> torch.Tensor:
-        """Encoder output, L2-normalised: (B, D)."""
-        return F.normalize(self.encoder(inputs), dim=-1)
 
     def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
                 dst: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from torch import nn
 from ..graph import DATA, TASK
 from ..settings import Setting
 from .conv import MetaLinkConv
+from .heads import TaskHeadModel
 from .prototypes import support_prototypes
 
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
@@ -67,7 +68,7 @@ class EdgePredictor(nn.Module):
         return (h_data @ h_task.T)[src, dst]
 
 
-class MetaLink(nn.Module):
+class MetaLink(TaskHeadModel):
     r"""MetaLink (Cao, You & Leskovec, ICLR 2022): multi-task prediction as link-label prediction.
 
     Data nodes start from the L2-normalised encoder output :math:`z_i = f_\theta(x_i)/\|\cdot\|`;
@@ -102,28 +103,20 @@ class MetaLink(nn.Module):
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
                  edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
                  message: str = "add"):
-        super().__init__()
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
-        self.encoder = encoder
-        self.n_tasks, self.hidden, self.layers = n_tasks, hidden, layers
+        super().__init__(encoder, n_tasks, hidden)
+        self.layers = layers
         self.new_task_init = new_task_init
-        self.task_weight = nn.Parameter(torch.empty(n_tasks, hidden))
-        self.task_bias = nn.Parameter(torch.empty(n_tasks))
         self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message) for _ in range(layers))
         self.predictors = nn.ModuleList(EdgePredictor(edge_pred, hidden) for _ in range(layers + 1))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Xavier task heads, zero task biases, and reset every KG layer (not the encoder)."""
-        nn.init.xavier_uniform_(self.task_weight)
-        nn.init.zeros_(self.task_bias)
+        self.reset_heads()
         for conv in self.convs:
             conv.reset_parameters()
-
-    def embed(self, inputs) -> torch.Tensor:
-        """Encoder output, L2-normalised: (B, D)."""
-        return F.normalize(self.encoder(inputs), dim=-1)
 
     def training_setting(self, setting: Setting) -> Setting:
         """MetaLink trains on the masks of the setting it is scored in (episodes in the meta settings)."""
