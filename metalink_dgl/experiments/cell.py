@@ -53,8 +53,9 @@ def run_lock(run_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``run_dir`` (a file beside it, ``.<name>.lock``) for the block.
 
     The operating system drops the lock when the process ends, however it ends, so a killed
-    run never leaves a stale one. Raises :class:`MetaLinkError` if another process holds it.
-    Where advisory file locks do not exist (Windows), nothing is locked.
+    run never leaves a stale one; a block that ends removes the file. Raises
+    :class:`MetaLinkError` if another process holds it. Where advisory file locks do not exist
+    (Windows), nothing is locked.
     """
     try:
         import fcntl
@@ -63,17 +64,35 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         return
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     path = run_dir.parent / f".{run_dir.name}.lock"
-    with open(path, "a+") as handle:
+    while True:
+        handle = open(path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            raise MetaLinkError(f"{run_dir} is being trained by another process (pid {handle.read().strip() or '?'}); "
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise MetaLinkError(f"{run_dir} is being trained by another process (pid {holder}); "
                                 "run the grid again once it has finished") from None
+        if _same_file(handle, path):
+            break
+        handle.close()  # its holder removed the file between our open and our lock: lock the new one
+    try:
         handle.truncate(0)
         handle.write(str(os.getpid()))
         handle.flush()
         yield
+    finally:
+        path.unlink(missing_ok=True)  # while still locked, so nobody can lock the removed file and go on
+        handle.close()
+
+
+def _same_file(handle, path: Path) -> bool:
+    """Whether the open ``handle`` is still the file at ``path``."""
+    try:
+        return os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def run_job(spec: dict) -> dict:
@@ -83,12 +102,14 @@ def run_job(spec: dict) -> dict:
         config = TrainConfig.from_dict(spec["config"])
         run_dir = Path(config.out) / f"seed_{config.seeds[0]}"
         with run_lock(run_dir):
+            finished_elsewhere = (run_dir / "metrics.json").is_file()  # by a grid that held the lock before
             train(config, resume=True, progress=False)
         metrics = json.loads((run_dir / "metrics.json").read_text())
-        atomic_write_json(run_dir / RUN_RECORD, {
-            "command": spec.get("command", ""), "wall_seconds": time.perf_counter() - start,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "torch_threads": torch.get_num_threads(), **provenance()})
+        if not finished_elsewhere:
+            atomic_write_json(run_dir / RUN_RECORD, {
+                "command": spec.get("command", ""), "wall_seconds": time.perf_counter() - start,
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "torch_threads": torch.get_num_threads(), **provenance()})
         return {"test": metrics["test_roc_auc"], "val": metrics["val_roc_auc"]}
     if spec["kind"] == "evaluate":
         scores = {}

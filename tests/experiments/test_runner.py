@@ -16,7 +16,9 @@ from click.testing import CliRunner
 import cli as cli_package
 import metalink_dgl.experiments.cell as cell_module
 from cli.main import cli
+from metalink_dgl.config import TrainConfig
 from metalink_dgl.experiments import render
+from metalink_dgl.experiments.cell import train_spec
 from metalink_dgl.experiments.runner import threads_per_job
 
 pytestmark = pytest.mark.slow
@@ -147,6 +149,37 @@ def test_a_run_being_trained_elsewhere_is_not_trained_twice(write_config, tmp_pa
     result = _experiment(config, tmp_path, "--methods", "MetaLink")
     assert result.exit_code == 0, result.output
     assert (run_dir / "metrics.json").exists()
+    assert not (run_dir.parent / ".seed_0.lock").exists()  # a finished run leaves no lock file
+
+    # A job that waited for the lock while another process finished the run neither retrains
+    # it nor overwrites that process's run record.
+    record = (run_dir / "run.json").read_text()
+    stored = json.loads((run_dir / "config.json").read_text())
+    config = TrainConfig.from_dict({k: v for k, v in stored.items() if k not in ("seed", "version")})
+    assert cell_module.run_job(train_spec(config, 0))["test"] == json.loads(
+        (run_dir / "metrics.json").read_text())["test_roc_auc"]
+    assert (run_dir / "run.json").read_text() == record
+
+
+def test_the_lock_follows_a_lock_file_replaced_before_it_was_locked(tmp_path, monkeypatch):
+    """If the holder finishes (removing the file) between our open and our flock, we lock the new file."""
+    import fcntl
+
+    run_dir = tmp_path / "seed_0"
+    path = tmp_path / ".seed_0.lock"
+    real_flock, calls = fcntl.flock, []
+
+    def flock_after_the_holder_finished(handle, flags):
+        if not calls:  # the holder removes its file; a newcomer creates a new one
+            path.unlink()
+            path.write_text("")
+        calls.append(flags)
+        return real_flock(handle, flags)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_the_holder_finished)
+    with cell_module.run_lock(run_dir):
+        assert len(calls) == 2 and path.read_text() == str(os.getpid())
+    assert not path.exists()
 
 
 #: Two runs long enough to be stopped while they train.
