@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
 import torch
 
@@ -87,7 +88,7 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         handle.close()
 
 
-def _same_file(handle, path: Path) -> bool:
+def _same_file(handle: IO[str], path: Path) -> bool:
     """Whether the open ``handle`` is still the file at ``path``."""
     try:
         return os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
