@@ -78,11 +78,14 @@ def _command_line(ctx: click.Context) -> str:
               "changed by --seeds/--epochs/--layers/--max-molecules/--set/--methods/--datasets/--settings].")
 @click.option("--report-only", is_flag=True, help="Train nothing; aggregate the finished runs and write the results.")
 @click.option("--partial", is_flag=True, help="Write the results even while runs are missing (shown as —).")
+@click.option("--keep-results", is_flag=True,
+              help="Keep the seeds already in <results>/<name>.json (made on another machine or in an earlier session) "
+              "where they fit the grid: do not train them again, and merge them into the new results.")
 @click.option("--dry-run", is_flag=True, help="List the runs and whether each is finished; train nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (the per-run lines stay).")
 @click.pass_context
 def command(ctx, config, extra_seeds, seeds, epochs, layers, max_molecules, set_options, methods, datasets, settings,
-            device, jobs, runs, results, report_only, partial, dry_run, no_progress):
+            device, jobs, runs, results, report_only, partial, keep_results, dry_run, no_progress):
     """Run the grid of an experiment config (a paper table or figure), skipping finished runs.
 
     Every run is stored under --runs as soon as it finishes, so a stopped grid continues where
@@ -90,7 +93,7 @@ def command(ctx, config, extra_seeds, seeds, epochs, layers, max_molecules, set_
     Markdown table rendered from it with the paper's numbers beside ours, plots) are written
     once no run is missing, or at any time with --partial.
     """
-    from metalink_dgl.experiments import collect, load_experiment, run_experiment, write_results
+    from metalink_dgl.experiments import collect, kept_results, load_experiment, run_experiment, write_results
     from metalink_dgl.experiments.grid import Overrides
 
     overrides = Overrides(seeds=_seeds(seeds, extra_seeds), layers=layers,
@@ -99,19 +102,23 @@ def command(ctx, config, extra_seeds, seeds, epochs, layers, max_molecules, set_
     experiment = load_experiment(config, overrides)
     if results is None:
         results = str(Path(runs) / "quick-look") if overrides.quick_look else "results"
+    kept = kept_results(experiment, Path(results) / f"{experiment.name}.json") if keep_results else None
+    kept_keys = set(kept.entries) if kept else set()
     if dry_run:
         grid = experiment.runs(runs)
         for run in grid:
-            click.echo(f"{'finished' if run.finished else 'to run  '}  {run.label}  {run.config.out}")
+            state = "finished" if run.finished else "kept    " if (*run.cell, run.seed) in kept_keys else "to run  "
+            click.echo(f"{state}  {run.label}  {run.config.out}")
         click.echo(f"{experiment.name}: {len(grid)} runs, {sum(r.finished for r in grid)} finished")
         return
     failed = []
     if not report_only:
-        outcome = run_experiment(experiment, runs, jobs=jobs, command=_command_line(ctx), progress=not no_progress)
+        outcome = run_experiment(experiment, runs, jobs=jobs, command=_command_line(ctx), progress=not no_progress,
+                                 kept=kept_keys)
         failed = outcome.failed
         click.echo(f"{experiment.name}: {outcome.done} jobs done, {outcome.skipped} runs already finished, "
                    f"{len(failed)} failed")
-    aggregated = collect(experiment, runs, command=_command_line(ctx))
+    aggregated = collect(experiment, runs, command=_command_line(ctx), kept=kept)
     missing = aggregated["runs"]["missing"] + aggregated["runs"]["evaluations_missing"]
     if missing and not partial:
         click.echo(f"{experiment.name}: {aggregated['runs']['missing']} runs and "

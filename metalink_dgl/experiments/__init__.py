@@ -14,18 +14,20 @@
 """
 
 from .grid import Experiment, Method, Overrides, Run, load_experiment, run_dir
-from .report import collect, render, update_readme, write_results
+from .report import Kept, collect, kept_results, render, update_readme, write_results
 from .runner import Outcome, run_experiment
 from .selection import choose
 
 __all__ = [
     "Experiment",
+    "Kept",
     "Method",
     "Outcome",
     "Overrides",
     "Run",
     "choose",
     "collect",
+    "kept_results",
     "load_experiment",
     "render",
     "run_dir",

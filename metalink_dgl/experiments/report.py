@@ -8,6 +8,11 @@ paper's numbers copied from ``experiments/paper_numbers.yaml`` into a block of t
 JSON and the Markdown follows. Cells still missing (a grid run over several sessions) show
 ``—`` and are counted in the header.
 
+Runs live on one machine; the results JSON is what is committed. :func:`kept_results` reads
+the per-seed entries of an earlier results file back, so that a grid continued on another
+machine (``metalink-dgl experiment --keep-results``) trains only the seeds that file lacks and
+merges the rest, each kept entry marked with the file and commit it came from.
+
 Report kinds (``report: {kind: ...}`` in the config):
 
 * ``table`` (Tables 1 and 5): per dataset, a row per (setting, method): ours | paper | Δ;
@@ -24,6 +29,7 @@ import math
 import os
 import re
 import shlex
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -65,28 +71,85 @@ def portable_command(command: str) -> str:
     return shlex.join("<path>" if os.path.isabs(w) else w for w in words)
 
 
-def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "") -> dict:
-    """Aggregate the runs of ``experiment`` found under ``runs_dir`` into the results dict."""
+@dataclass
+class Kept:
+    """Per-seed entries of an earlier results file, keyed ``(dataset, setting, method, seed)``."""
+
+    source: str  # "<file> (report commit <sha>)"
+    entries: dict[tuple, dict] = field(default_factory=dict)
+    machines: list[dict] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+
+def kept_results(experiment: Experiment, path: str | Path) -> Kept:
+    """The seeds of ``path`` (an earlier ``<name>.json`` of ``experiment``) that still fit its grid.
+
+    A cell's seeds are kept only if the cell was made with the options, epochs and KG layer
+    candidates the grid asks for now, and scored on every sweep value it asks for; a seed the
+    grid no longer lists is dropped.
+    """
+    path = Path(path)
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise MetaLinkError(f"{path}: cannot read the results to keep ({err})") from None
+    if not isinstance(previous, dict) or previous.get("experiment") != experiment.name:
+        raise MetaLinkError(f"{path}: not a results file of experiment {experiment.name!r}")
+    shown = path.name if path.is_absolute() else path.as_posix()  # results name no machine's folders
+    kept = Kept(source=f"{shown} (report commit {str(previous.get('report_commit'))[:12]})",
+                machines=previous.get("machines", []), commands=previous.get("run_commands", []))
+    groups = group_runs(experiment.runs("."))
+    wanted = {sweep: {f"{v:g}" for v in values} for sweep, values in experiment.evaluate.items()}
+    for cell in previous.get("cells", []):
+        key = (cell["dataset"], cell["setting"], cell["method"])
+        if (*key, experiment.seeds[0]) not in groups:
+            continue
+        config = groups[(*key, experiment.seeds[0])][0].config
+        if (cell["options"], cell["epochs"], cell["layers_tried"]) != (
+                changed_options(config), config.epochs, experiment.layer_candidates(key[2])):
+            continue
+        for entry in cell["per_seed"]:
+            scored = {sweep: {k for k, v in entry.get("sweep", {}).get(sweep, {}).items() if v is not None}
+                      for sweep in wanted}
+            if entry["seed"] in experiment.seeds and all(wanted[s] <= scored[s] for s in wanted):
+                kept.entries[(*key, entry["seed"])] = entry
+    return kept
+
+
+def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "", kept: Kept | None = None) -> dict:
+    """Aggregate the runs of ``experiment`` found under ``runs_dir`` into the results dict.
+
+    A (cell, seed) whose runs are not all finished here takes its entry from ``kept``, if there.
+    """
     runs_dir = Path(runs_dir)
     runs = experiment.runs(runs_dir)
     groups = group_runs(runs)
     kind = experiment.report.get("kind", "table")
-    cells, machines, commands, missing_evals = [], {}, set(), 0
+    kept_entries = kept.entries if kept else {}
+    cells, machines, commands, missing_evals, used = [], {}, set(), 0, set()
     for dataset, setting, method in experiment.cells():
         per_seed, missing = [], []
         for seed in experiment.seeds:
-            candidates = groups[(dataset, setting, method, seed)]
-            chosen = choose(candidates)
+            key = (dataset, setting, method, seed)
+            chosen = choose(groups[key])
+            if chosen is None and key in kept_entries:
+                per_seed.append({**kept_entries[key], "kept_from": kept.source})
+                used.add(key)
+                continue
             if chosen is None:
                 missing.append(seed)
                 continue
-            entry, records = _seed_entry(experiment, candidates, chosen, runs_dir, kind == "task-correlation")
+            entry, records = _seed_entry(experiment, groups[key], chosen, runs_dir, kind == "task-correlation")
             missing_evals += sum(v is None for sweep in entry.get("sweep", {}).values() for v in sweep.values())
             machines.update({str(r["machine"]): r["machine"] for r in records if "machine" in r})
             commands.update(portable_command(r["command"]) for r in records if r.get("command"))
             per_seed.append(entry)
         cells.append(_cell(experiment, (dataset, setting, method), per_seed, missing, groups))
-    n_missing = sum(not r.finished for r in runs)
+    if used:
+        wanted = {m for key in used for m in kept_entries[key]["machines"]}
+        machines.update({str(m): m for m in kept.machines if _machine(m) in wanted})
+        commands.update(kept.commands)
+    n_missing = sum(not r.finished and (*r.cell, r.seed) not in used for r in runs)
     results = {
         "experiment": experiment.name, "title": experiment.title, "notes": experiment.notes,
         "config": str(experiment.path), "command": portable_command(command), "run_commands": sorted(commands),
@@ -95,7 +158,8 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "") 
         "grid": _grid(experiment),
         "metric": "test ROC-AUC (fraction) at the best validation epoch; the Markdown shows x100",
         "runs": {"total": len(runs), "finished": len(runs) - n_missing, "missing": n_missing,
-                 "evaluations_missing": missing_evals},
+                 "evaluations_missing": missing_evals, "kept_seeds": len(used),
+                 "kept_from": kept.source if used else None},
         "commits": sorted({c for cell in cells for c in cell["commits"]}),
         "report_commit": git_commit(),
         "machines": list(machines.values()),
@@ -279,6 +343,10 @@ def _header(r: dict) -> list[str]:
         lines.append(f"**Quick look, not the paper's protocol**: command-line changes {_changes(grid)}.")
     elif grid["subset"]:
         lines.append(f"Part of the config's grid: {_changes(grid)}.")
+    if runs.get("kept_seeds"):
+        lines.append(f"{runs['kept_seeds']} (cell, seed) results are kept from `{runs['kept_from']}` "
+                     "(`--keep-results`: their runs were made on another machine or in an earlier session; "
+                     "each kept seed says so).")
     if runs["missing"] or runs["evaluations_missing"]:
         lines.append(f"**Partial: {runs['missing']} of {runs['total']} runs"
                      + (f" and {runs['evaluations_missing']} sweep evaluations" if runs["evaluations_missing"] else "")

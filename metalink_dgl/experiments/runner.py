@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -55,14 +55,22 @@ class Outcome:
 
 
 def run_experiment(experiment: Experiment, runs_dir: str | Path, *, jobs: int = 1, command: str = "",
-                   echo: Callable[[str], None] | None = None, progress: bool = True) -> Outcome:
-    """Train every unfinished run of ``experiment`` under ``runs_dir``, then its ``evaluate`` sweeps."""
+                   echo: Callable[[str], None] | None = None, progress: bool = True,
+                   kept: Collection[tuple] = ()) -> Outcome:
+    """Train every unfinished run of ``experiment`` under ``runs_dir``, then its ``evaluate`` sweeps.
+
+    ``kept``: ``(dataset, setting, method, seed)`` keys whose results are kept from an earlier
+    results file (:func:`~metalink_dgl.experiments.report.kept_results`); their runs are not trained.
+    """
     echo = echo or tqdm.write
     runs = experiment.runs(runs_dir)
     check_existing(runs)
-    todo = [r for r in runs if not r.finished]
-    outcome = Outcome(skipped=len(runs) - len(todo))
-    echo(f"{experiment.name}: {len(runs)} runs, {outcome.skipped} finished (skipped), {len(todo)} to train")
+    n_kept = sum(not r.finished and (*r.cell, r.seed) in kept for r in runs)
+    todo = [r for r in runs if not r.finished and (*r.cell, r.seed) not in kept]
+    outcome = Outcome(skipped=len(runs) - len(todo) - n_kept)
+    echo(f"{experiment.name}: {len(runs)} runs, {outcome.skipped} finished (skipped), "
+         + (f"{n_kept} of seeds kept from the results file (not trained), " if n_kept else "")
+         + f"{len(todo)} to train")
     if jobs > 1:
         _warm_cache([r.config for r in todo])
     train_jobs = [Job(r.label, train_spec(r.config, r.seed, command), Path(r.config.out) / f"seed_{r.seed}.log")

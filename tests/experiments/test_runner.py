@@ -236,3 +236,51 @@ def test_sigterm_to_the_grid_stops_its_children(write_config, tmp_path):
     assert not survivors
     assert output.count("stopped by signal 15") == 2, output
     assert not list(run_dirs.glob("seed_*/metrics.json"))
+
+
+def test_keep_results_continues_a_grid_on_a_machine_without_its_runs(write_config, tmp_path, monkeypatch):
+    """A grid finished elsewhere (only its results JSON here) is not retrained and its seeds are merged."""
+    config = write_config(TINY, "tiny")
+    assert _experiment(config, tmp_path).exit_code == 0
+    before = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    (tmp_path / "runs").rename(tmp_path / "elsewhere")  # this machine has only the results file
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a kept seed was trained again")
+
+    monkeypatch.setattr(cell_module, "train", no_training)
+    result = _experiment(config, tmp_path, "--keep-results")
+    assert result.exit_code == 0, result.output
+    assert "2 runs, 0 finished (skipped), 2 of seeds kept from the results file (not trained), 0 to train" \
+        in result.output
+    after = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    assert after["runs"]["missing"] == 0 and after["runs"]["kept_seeds"] == 2
+    for old, new in zip(before["cells"], after["cells"]):
+        assert new["test"] == old["test"] and new["sweep"] == old["sweep"]
+        source = f"tiny.json (report commit {str(before['report_commit'])[:12]})"  # the results are in tmp_path
+        assert [e.pop("kept_from") for e in new["per_seed"]] == [source]
+        assert new["per_seed"] == old["per_seed"]
+    assert after["analysis"] == before["analysis"] and after["machines"] == before["machines"]
+    assert "2 (cell, seed) results are kept from `tiny.json" in (tmp_path / "results" / "tiny.md").read_text()
+
+    # where the runs are here after all, they win over the kept entries
+    (tmp_path / "elsewhere").rename(tmp_path / "runs")
+    assert _experiment(config, tmp_path, "--keep-results", "--report-only").exit_code == 0
+    here = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    assert here["runs"]["kept_seeds"] == 0 and not any("kept_from" in e for c in here["cells"] for e in c["per_seed"])
+    assert [c["test"] for c in here["cells"]] == [c["test"] for c in before["cells"]]
+
+    # a cell made with other options is not kept; a results file of another experiment is refused
+    changed = write_config(TINY.replace("hidden: 32", "hidden: 16"), "tiny_changed")  # its name is still tiny
+    result = _experiment(changed, tmp_path, "--keep-results", "--dry-run")
+    assert result.exit_code == 0 and result.output.count("to run") == 2 and "kept" not in result.output
+    (tmp_path / "results" / "tiny.json").write_text(json.dumps({**after, "experiment": "other"}))
+    result = _experiment(config, tmp_path, "--keep-results", "--dry-run")
+    assert result.exit_code == 1 and "tiny.json: not a results file of experiment 'tiny'" in result.output
+
+
+def test_keep_results_without_a_results_file_is_a_one_line_error(write_config, tmp_path):
+    result = _experiment(write_config(TINY, "tiny"), tmp_path, "--keep-results", "--dry-run")
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert "tiny.json: cannot read the results to keep" in result.output
