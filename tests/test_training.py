@@ -80,13 +80,15 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, leak_c
     base = leak_check(run, data.Y)
     queried = torch.zeros_like(data.Y, dtype=torch.bool)
     queried[torch.from_numpy(base["row"]), torch.from_numpy(base["task"])] = True
-    # hiding one test row's queried labels: its remaining pairs and every other row are bit-identical
+    # hiding one test row's queried labels changes no other row's prediction. Not bit-identical: the
+    # block then scores fewer pairs, and torch's CPU reductions may sum in another order for another
+    # shape or thread count (seen once in a full suite run); a leak moves a probability far more than 1e-6.
     hidden = data.Y.clone()
     r0 = int(base["row"][0])
     hidden[r0][queried[r0]] = float("nan")
     third = run(hidden)
     keep = base["row"] != r0
-    assert np.array_equal(base["prob"][keep], third["prob"][third["row"] != r0])
+    np.testing.assert_allclose(base["prob"][keep], third["prob"][third["row"] != r0], rtol=0, atol=1e-6)
     # but flipping revealed labels of the test rows does change predictions
     revealed_flip = data.Y.clone()
     test_rows = torch.as_tensor(rows)
@@ -94,7 +96,7 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, leak_c
     block = revealed_flip[test_rows]
     block[aux] = 1 - block[aux]
     revealed_flip[test_rows] = block
-    assert not np.array_equal(run(revealed_flip)["prob"], base["prob"])
+    assert np.abs(run(revealed_flip)["prob"] - base["prob"]).max() > 1e-3  # far above summation-order noise
 
 
 @pytest.mark.parametrize("setting", ["meta", "relational-meta"])

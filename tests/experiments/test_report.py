@@ -61,7 +61,8 @@ def test_layers_chosen_on_validation_and_partial_cells(write_config, tmp_path):
     assert metalink["per_seed"][0]["by_layers"]["4"] == {"val": 0.79, "test": 0.90}
     assert metalink["wall_seconds"] == 2 * 3 * 10.0  # every tried L of the two complete seeds
     assert erm["seeds"] == [0] and erm["test"]["std"] == 0.0
-    assert results["runs"] == {"total": 12, "finished": 9, "missing": 3, "evaluations_missing": 0}
+    assert results["runs"] == {"total": 12, "finished": 9, "missing": 3, "evaluations_missing": 0, "kept_seeds": 0,
+                              "kept_from": None}
     assert results["commits"] == ["abc123"] and results["paper"]["source"] == "Table T of a test"
 
     md = render(results)
