@@ -133,7 +133,7 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "", 
             key = (dataset, setting, method, seed)
             chosen = choose(groups[key])
             if chosen is None and key in kept_entries:
-                per_seed.append({**kept_entries[key], "kept_from": kept.source})
+                per_seed.append({"kept_from": kept.source, **kept_entries[key]})  # kept twice: the first source
                 used.add(key)
                 continue
             if chosen is None:
@@ -146,8 +146,8 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "", 
             per_seed.append(entry)
         cells.append(_cell(experiment, (dataset, setting, method), per_seed, missing, groups))
     if used:
-        wanted = {m for key in used for m in kept_entries[key]["machines"]}
-        machines.update({str(m): m for m in kept.machines if _machine(m) in wanted})
+        kept_machines = {m for key in used for m in kept_entries[key]["machines"]}
+        machines.update({str(m): m for m in kept.machines if _machine(m) in kept_machines})
         commands.update(kept.commands)
     n_missing = sum(not r.finished and (*r.cell, r.seed) not in used for r in runs)
     results = {
