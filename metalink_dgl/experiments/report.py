@@ -104,9 +104,8 @@ def kept_results(experiment: Experiment, path: str | Path) -> Kept:
         key = (cell["dataset"], cell["setting"], cell["method"])
         if (*key, experiment.seeds[0]) not in groups:
             continue
-        config = groups[(*key, experiment.seeds[0])][0].config
-        if (cell["options"], cell["epochs"], cell["layers_tried"]) != (
-                changed_options(config), config.epochs, experiment.layer_candidates(key[2])):
+        made_as = _protocol(experiment, groups[(*key, experiment.seeds[0])][0].config, key[2])
+        if {k: cell.get(k) for k in made_as} != made_as:
             continue
         for entry in cell["per_seed"]:
             scored = {sweep: {k for k, v in entry.get("sweep", {}).get(sweep, {}).items() if v is not None}
@@ -202,8 +201,7 @@ def _cell(experiment: Experiment, cell: tuple, per_seed: list[dict], missing: li
     walls = [e["wall_seconds"] for e in per_seed]
     out = {
         "dataset": dataset, "setting": setting, "method": method,
-        "options": changed_options(config), "epochs": config.epochs,
-        "layers_tried": experiment.layer_candidates(method),
+        **_protocol(experiment, config, method),
         "seeds": [e["seed"] for e in per_seed], "missing_seeds": missing,
         "test": stats([e["test"] for e in per_seed]), "val": stats([e["val"] for e in per_seed]),
         "layers_chosen": [e["layers"] for e in per_seed],
@@ -222,6 +220,12 @@ def _cell(experiment: Experiment, cell: tuple, per_seed: list[dict], missing: li
                 points.append({"value": v, "seeds": [s for s, _ in found], **stats([x for _, x in found])})
             out["sweep"][sweep] = points
     return out
+
+
+def _protocol(experiment: Experiment, config, method: str) -> dict:
+    """How a cell's runs are made (what :func:`kept_results` requires of a kept cell)."""
+    return {"options": changed_options(config), "epochs": config.epochs,
+            "layers_tried": experiment.layer_candidates(method)}
 
 
 def _grid(experiment: Experiment) -> dict:
