@@ -10,7 +10,7 @@ and training rows (the scaffold split's train part) of the same featurized data 
 ``~/.cache/metalink-dgl`` after the first run); only ``--layers`` and ``--setting`` differ,
 as in ``metalink-dgl train --layers 0 --setting standard``.
 
-The headline epoch time is the library's own :func:`metalink_dgl.training.train_epoch`.
+The headline epoch time is the library's own :func:`metalink_dgl.engine.multitask.train_epoch`.
 The profile comes from a copy of that loop in this file, built from the same library calls,
 with ``time.perf_counter`` around each stage:
 
@@ -39,12 +39,10 @@ import torch
 import torch.nn.functional as F
 from benchrecord import add_common_arguments, finish, provenance_fields, start
 
-from metalink_dgl.config import TrainConfig
 from metalink_dgl.data import make_split
-from metalink_dgl.graph import LABELS, build_knowledge_graph
-from metalink_dgl.pipeline import build_model, prepare_data
-from metalink_dgl.settings import get_setting, training_masks
-from metalink_dgl.training import train_epoch
+from metalink_dgl.engine import Block, TrainConfig, build_model, forward_block, prepare_data
+from metalink_dgl.engine.multitask import train_epoch
+from metalink_dgl.kg import LABELS, get_setting, training_masks
 
 TARGET_RATIO = 1.10
 MODELS = ("ERM", "MetaLink")
@@ -95,13 +93,11 @@ def profiled_epoch(run: _Run, data, rows: torch.Tensor, seen: torch.Tensor, devi
         t2 = clock()
         z = model.embed(g)
         t3 = clock()
-        # forward_masks, split in two: the KG build, then the KG layers and scoring
-        r, t = masks.queried.nonzero(as_tuple=True)
-        kg = build_knowledge_graph(masks.revealed.to(device), Yb.to(device))
-        T = Yb.shape[1]
-        task_ids = torch.where(masks.new_tasks, torch.full((T,), -1), torch.arange(T)).to(device)
+        # forward_block, split in two: the KG build, then the KG layers and scoring
+        block = Block(z, Yb, masks)
+        graph = block.graph()
         t4 = clock()
-        logits = model.predict(z, kg, task_ids, r.to(device), t.to(device))
+        logits, r, t = forward_block(model, block, graph=graph)
         t5 = clock()
         loss = F.binary_cross_entropy_with_logits(logits, Yb[r, t].to(device))
         optimizer.zero_grad(set_to_none=True)
@@ -114,7 +110,7 @@ def profiled_epoch(run: _Run, data, rows: torch.Tensor, seen: torch.Tensor, devi
         spent["encoder"] += t3 - t2
         spent["kg_score"] += t5 - t4
         spent["backward_step"] += t6 - t5
-        edges += kg.num_edges(LABELS[1])
+        edges += graph.kg.num_edges(LABELS[1])
         queried += len(r)
         batches_run += 1
     total = clock() - start

@@ -61,9 +61,9 @@ def run_size(T: int, *, B: int, D: int, density: float, aux_ratio: float, layers
     import torch.nn.functional as F
     from torch import nn
 
-    from metalink_dgl.graph import LABELS, build_knowledge_graph
+    from metalink_dgl.engine import Block, forward_block
+    from metalink_dgl.kg import LABELS, draw_aux, get_setting, make_masks
     from metalink_dgl.nn import MetaLink
-    from metalink_dgl.settings import draw_aux, get_setting, make_masks
 
     baseline_mb = _maxrss_mb()
     torch.manual_seed(seed)
@@ -78,16 +78,17 @@ def run_size(T: int, *, B: int, D: int, density: float, aux_ratio: float, layers
     model = MetaLink(nn.Identity(), T, D, layers=layers)
     model.train()
     z_raw = torch.randn(B, D, requires_grad=True)  # the encoder output
-    task_ids = torch.arange(T)
     masks = masks_step()
     rows, tasks = masks.queried.nonzero(as_tuple=True)
     target = Y[rows, tasks]
 
-    def fwd_bwd(kg):
+    def build():
+        return Block(z_raw.detach(), Y, masks).graph()
+
+    def fwd_bwd(graph):
         model.zero_grad(set_to_none=True)
         z_raw.grad = None
-        z = F.normalize(z_raw, dim=-1)
-        logits = model.predict(z, kg, task_ids, rows, tasks)
+        logits, _, _ = forward_block(model, Block(F.normalize(z_raw, dim=-1), Y, masks), graph=graph)
         loss = F.binary_cross_entropy_with_logits(logits, target)
         loss.backward()
         return float(loss)
@@ -99,15 +100,15 @@ def run_size(T: int, *, B: int, D: int, density: float, aux_ratio: float, layers
 
     for _ in range(warmup):
         masks_step()
-        fwd_bwd(build_knowledge_graph(masks.revealed, Y))
+        fwd_bwd(build())
     mask_s, build_s, step_s = [], [], []
     for _ in range(repeats):
         mask_s.append(timed(masks_step)[1])
-        kg, t_build = timed(build_knowledge_graph, masks.revealed, Y)
-        loss, t_step = timed(fwd_bwd, kg)
+        graph, t_build = timed(build)
+        loss, t_step = timed(fwd_bwd, graph)
         build_s.append(t_build)
         step_s.append(t_step)
-    assert kg.num_edges(LABELS[1]) == int(masks.revealed.sum())
+    assert graph.kg.num_edges(LABELS[1]) == int(masks.revealed.sum())
     assert model.task_weight.grad is not None and bool(torch.isfinite(torch.tensor(loss)))
     peak_mb = _maxrss_mb()
     med = statistics.median

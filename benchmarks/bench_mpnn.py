@@ -27,10 +27,9 @@ import torch
 from benchrecord import add_common_arguments, finish, provenance_fields, start
 from dgllife.model.gnn import MPNNGNN
 
-from metalink_dgl.data import load_dataset
-from metalink_dgl.data.datasets import quiet_rdkit
-from metalink_dgl.data.featurize import FEATURIZERS
-from metalink_dgl.nn.encoders import EdgeTypeMPNNGNN
+from metalink_dgl.data import FEATURIZERS, load_dataset
+from metalink_dgl.data.molecules import quiet_rdkit
+from metalink_dgl.nn.mpnn import EdgeTypeMPNNGNN
 
 TARGET_RATIO = 5.0
 SIZES = dict(node_out_feats=64, edge_hidden_feats=128, num_step_message_passing=3)

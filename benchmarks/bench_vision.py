@@ -11,7 +11,7 @@ library's own loader (pycocotools) and image bank, so decoding and augmentation 
 time. Both models have the same encoder and initial weights, batch size, optimizer (Adam) and
 training rows (the official split's train part); only ``--layers`` and ``--setting`` differ, as in
 ``metalink-dgl train --layers 0 --setting standard``. An epoch is the library's
-:func:`metalink_dgl.training.train_epoch`; the models alternate ``--rounds`` times in ABBA order
+:func:`metalink_dgl.engine.multitask.train_epoch`; the models alternate ``--rounds`` times in ABBA order
 after one untimed warm-up epoch each, and the numbers are medians over rounds. The headline is
 the ratio of MetaLink's images/s to ERM's (1.0 = the knowledge graph is free).
 """
@@ -29,12 +29,11 @@ import numpy as np
 import torch
 from benchrecord import add_common_arguments, finish, provenance_fields, start
 
-from metalink_dgl.config import TrainConfig
 from metalink_dgl.data.synthetic import write_coco
-from metalink_dgl.loop import make_optimizer
-from metalink_dgl.pipeline import build_model, prepare_data
-from metalink_dgl.settings import get_setting
-from metalink_dgl.training import train_epoch
+from metalink_dgl.engine import TrainConfig, build_model, prepare_data
+from metalink_dgl.engine.loop import make_optimizer
+from metalink_dgl.engine.multitask import train_epoch
+from metalink_dgl.kg import get_setting
 
 MODELS = {"ERM": dict(setting="standard", layers=0), "MetaLink": dict(setting="relational", layers=2)}
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from metalink_dgl.device import DEVICES
-from metalink_dgl.metrics import LABELS
+from metalink_dgl.metrics import METRIC_NAMES
 
 
 @click.command("evaluate")
@@ -21,7 +21,7 @@ from metalink_dgl.metrics import LABELS
 def command(checkpoint, cache_dir, device, aux_ratio, as_json):
     """Test metric of a checkpoint (ROC-AUC, mAP for coco) on the split and revealed/queried draw it was
     trained with; for fewshot, accuracy on its test episodes."""
-    from metalink_dgl.pipeline import evaluate_checkpoint
+    from metalink_dgl.engine import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(checkpoint, aux_ratio=aux_ratio, cache_dir=cache_dir, device=device)
     if as_json:
@@ -30,6 +30,6 @@ def command(checkpoint, cache_dir, device, aux_ratio, as_json):
         click.echo(f"test accuracy {100 * metrics['accuracy']:.2f} ± {100 * metrics['ci95']:.2f} (95% CI) over "
                    f"{metrics['n_episodes']} episodes")
     else:
-        click.echo(f"test {LABELS[metrics['metric']]} {100 * metrics[metrics['metric']]:.2f} over "
+        click.echo(f"test {METRIC_NAMES[metrics['metric']]} {100 * metrics[metrics['metric']]:.2f} over "
                    f"{metrics['n_tasks_scored']} tasks ({metrics['n_tasks_skipped']} skipped: one class only), "
                    f"{metrics['n_pairs']} pairs")

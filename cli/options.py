@@ -6,7 +6,7 @@ from typing import Callable
 
 import click
 
-from metalink_dgl.config import IMAGE_DATASETS
+from metalink_dgl.engine import IMAGE_DATASETS
 from metalink_dgl.errors import MetaLinkError
 
 

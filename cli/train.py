@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from metalink_dgl.config import OPTIMIZERS, SPLIT_KINDS, TrainConfig
 from metalink_dgl.device import DEVICES
-from metalink_dgl.metrics import LABELS
+from metalink_dgl.engine import OPTIMIZERS, SPLIT_KINDS, TrainConfig
+from metalink_dgl.kg import HELDOUT_PICKS, SETTINGS
+from metalink_dgl.metrics import METRIC_NAMES
 from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
-from metalink_dgl.settings import HELDOUT_PICKS, SETTINGS
 
 from .options import dataset_options, split_task_columns
 
@@ -103,7 +103,7 @@ def _fmt(stats: dict) -> str:
 def command(task_columns, split_kind, seeds, extra_seeds, out, resume, no_progress, **options):
     """Train MetaLink on a dataset in one of the four settings (few-shot: N-way K-shot episodes) and report
     the test metric: ROC-AUC (molecules), mAP (coco) or accuracy with its 95% interval (fewshot)."""
-    from metalink_dgl.training import train
+    from metalink_dgl.engine import train
 
     if extra_seeds and not seeds:
         raise click.UsageError(f"unexpected arguments {list(extra_seeds)}; seeds go after --seeds")
@@ -115,7 +115,7 @@ def command(task_columns, split_kind, seeds, extra_seeds, out, resume, no_progre
     config.out = out
     summary = train(config, resume=resume, progress=not no_progress)
     metric = summary["metric"]
-    label = LABELS[metric]
+    label = METRIC_NAMES[metric]
     ci = ("   95% CI ± " + ", ".join(f"{100 * c:.1f}" for c in summary["test_ci95"])) if "test_ci95" in summary else ""
     click.echo(
         f"{summary['dataset']} | {config.setting} | {config.model} {config.encoder} L={config.layers} | "

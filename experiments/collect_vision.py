@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text  # noqa: E402
-from metalink_dgl.metrics import LABELS  # noqa: E402
+from metalink_dgl.metrics import METRIC_NAMES  # noqa: E402
 
 
 def collect(runs: Path) -> list[dict]:
@@ -39,7 +39,7 @@ def render(rows: list[dict], title: str) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         ci = ", ".join(f"± {100 * c:.2f}" for c in r["test_ci95"]) if r["test_ci95"] else "—"
-        lines.append(f"| {r['run']} | {r['setting']} | {r['layers']} | {r['encoder']} | {LABELS[r['metric']]} | "
+        lines.append(f"| {r['run']} | {r['setting']} | {r['layers']} | {r['encoder']} | {METRIC_NAMES[r["metric"]]} | "
                      f"{100 * r['test']['mean']:.2f} ± {100 * r['test']['std']:.2f} | {ci} | {r['seeds']} | "
                      f"{r['commit']} |")
     return "\n".join(lines) + "\n"

@@ -16,12 +16,10 @@ import argparse
 import numpy as np
 import torch
 
-from metalink_dgl.draw import EvalDraw
+from metalink_dgl.engine import Block, embed_support, forward_block, load_model, prepare_data, score_rows
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.evaluation import embed_support, forward_masks, score_rows
+from metalink_dgl.kg import EvalDraw, get_setting
 from metalink_dgl.metrics import METRICS
-from metalink_dgl.pipeline import load_model, prepare_data
-from metalink_dgl.settings import Masks, get_setting, make_masks
 
 
 def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
@@ -36,18 +34,15 @@ def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
 def task_correlation(model, data, draw: EvalDraw, rows: torch.Tensor, aux: torch.Tensor, setting) -> float:
     """Mean Pearson correlation between the held-out tasks' logit columns over ``rows`` (one block)."""
     model.eval()
-    S, T = len(draw.support), data.Y.shape[1]
     device = torch.device("cpu")
-    z_support, Y_support = embed_support(model, data.inputs, data.Y, draw.support, draw.support_shown,
-                                         batch_size=len(rows), device=device)
-    z = torch.cat([z_support, model.embed(data.inputs.batch(rows).to(device))])
-    Y = torch.cat([Y_support, data.Y[rows]])
-    masks = make_masks(Y, setting, targets=draw.heldout, aux=torch.cat([torch.zeros(S, T, dtype=torch.bool), aux]),
-                       support=torch.arange(S + len(rows)) < S)
-    every = torch.zeros_like(masks.queried)
-    every[S:] = draw.heldout  # every held-out task of every query row, labelled or not
-    logits, r, t = forward_masks(model, z, Y, Masks(masks.revealed, every, masks.new_tasks))
-    scores = torch.zeros(S + len(rows), T)
+    support = embed_support(model, data.inputs, data.Y, draw.support, draw.support_shown, batch_size=len(rows),
+                            device=device)
+    every = draw.heldout[None, :].expand(len(rows), -1)  # every held-out task of every query row, labelled or not
+    block = Block.assemble(setting, draw.heldout, model.embed(data.inputs.batch(rows).to(device)), data.Y[rows], aux,
+                           support=support, queried=every)
+    logits, r, t = forward_block(model, block)
+    S = len(block.Y) - len(rows)
+    scores = torch.zeros(len(block.Y), data.Y.shape[1])
     scores[r, t] = logits.cpu()
     corr = np.corrcoef(scores[S:][:, draw.heldout].numpy().T)
     return float(corr[np.triu_indices_from(corr, 1)].mean())

@@ -1,54 +1,62 @@
 """metalink-dgl: MetaLink (Cao, You & Leskovec, ICLR 2022) relational multi-task learning on DGL.
 
-The data flow, one module each::
+The package is layered; each layer imports only the ones before it (``docs/ARCHITECTURE.md``)::
 
-    data.load_dataset -> (SMILES, Y with NaN)        data/datasets.py
-    data.load_coco    -> (image paths, 0/1 Y)        data/coco.py   (images: data.ImageBank)
-    data.featurize    -> MoleculeGraphs (cached)     data/featurize.py
-    data.make_split   -> seeded train/val/test       data/splits.py
-    settings          -> revealed / queried masks    settings.py
-    graph             -> knowledge graph             graph.py
-    nn.MetaLink       -> logits of queried pairs     nn/ (dgllife GNNs, ResNet-50 / ResNet-12, baselines)
-    train / evaluate  -> loss, ROC-AUC / mAP, checkpoints   training.py, evaluation.py, loop.py
-    predict           -> a CSV with its gaps filled  prediction.py
+    kg           schema, settings -> masks, knowledge graph, evaluation draw
+    nn           MetaLinkConv / LabelSAGEConv, MetaLink, baselines, encoders
+    data         CSV reader + label parser, datasets, featurizers, graph bank + cache, splits, images
+    engine       TrainConfig, the block step, data/model of a run, fit loop, seed skeleton, stages
+    prediction   predict(): a CSV with its gaps filled
+    experiments  grids of runs -> results JSON -> Markdown and figures
 
-Few-shot classification (data.load_fewshot, N-way K-shot episodes as meta-setting blocks) is
-fewshot.py on the same graph, model and epoch loop.
+beside leaf utilities (errors, io, checkpoint, provenance, device, metrics, plots).
+
+The public names below are loaded on first use (PEP 562), so ``import metalink_dgl.nn`` does not
+pull in the data, engine or plotting stacks.
 """
 
+from __future__ import annotations
+
+import importlib
 import os
 
 os.environ.setdefault("DGLBACKEND", "pytorch")  # silence DGL's first-import backend notice
 
 __version__ = "0.1.0"
 
-from .config import TrainConfig  # noqa: E402
-from .data import featurize, load_coco, load_dataset, load_fewshot, make_split  # noqa: E402
-from .errors import MetaLinkError  # noqa: E402
-from .evaluation import evaluate  # noqa: E402
-from .graph import build_knowledge_graph  # noqa: E402
-from .pipeline import evaluate_checkpoint, load_model  # noqa: E402
-from .prediction import predict  # noqa: E402
-from .settings import SETTINGS, Masks, make_masks, training_masks  # noqa: E402
-from .training import train  # noqa: E402
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "MetaLinkError": "errors",
+    "TrainConfig": "engine.config",
+    "load_dataset": "data",
+    "load_coco": "data",
+    "load_fewshot": "data",
+    "featurize": "data",
+    "make_split": "data",
+    "SETTINGS": "kg",
+    "Masks": "kg",
+    "make_masks": "kg",
+    "training_masks": "kg",
+    "build_knowledge_graph": "kg",
+    "Block": "engine",
+    "forward_block": "engine",
+    "train": "engine",
+    "evaluate": "engine",
+    "evaluate_checkpoint": "engine",
+    "load_model": "engine",
+    "predict": "prediction",
+}
 
-__all__ = [
-    "__version__",
-    "MetaLinkError",
-    "TrainConfig",
-    "load_dataset",
-    "load_coco",
-    "load_fewshot",
-    "featurize",
-    "make_split",
-    "SETTINGS",
-    "Masks",
-    "make_masks",
-    "training_masks",
-    "build_knowledge_graph",
-    "train",
-    "evaluate",
-    "evaluate_checkpoint",
-    "load_model",
-    "predict",
-]
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -10,3 +10,15 @@ class MetaLinkError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+def preview(names, limit: int = 8) -> str:
+    """``'a', 'b', ... (N in all)``: the first ``limit`` names of a sequence, for messages."""
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

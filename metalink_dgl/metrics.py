@@ -63,7 +63,7 @@ map_by_task = _by_task("map", average_precision_score)
 #: Metric of a multi-task dataset by name (``roc_auc`` for molecules, ``map`` for MS-COCO).
 METRICS: dict[str, Callable[..., dict]] = {"roc_auc": roc_auc_by_task, "map": map_by_task}
 #: How each metric (these and few-shot ``accuracy``) is printed.
-LABELS = {"roc_auc": "ROC-AUC", "map": "mAP", "accuracy": "accuracy"}
+METRIC_NAMES = {"roc_auc": "ROC-AUC", "map": "mAP", "accuracy": "accuracy"}
 
 
 def accuracy_interval(accuracies: np.ndarray) -> dict:

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .metrics import LABELS  # noqa: E402
+from .metrics import METRIC_NAMES  # noqa: E402
 
 
 def plot_history(history: list[dict], path: str | os.PathLike, title: str = "", metric: str = "roc_auc",
@@ -23,7 +23,7 @@ def plot_history(history: list[dict], path: str | os.PathLike, title: str = "", 
     ax_auc.plot(epochs, [h[key] for h in history], color="tab:orange")
     best = max(range(len(history)), key=lambda i: history[i][key])
     ax_auc.axvline(epochs[best], color="grey", linestyle="--", linewidth=1, label=f"best epoch {epochs[best]}")
-    ax_auc.set(xlabel="epoch", ylabel=f"validation {LABELS[metric]}")
+    ax_auc.set(xlabel="epoch", ylabel=f"validation {METRIC_NAMES[metric]}")
     ax_auc.legend(loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()

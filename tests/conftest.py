@@ -79,11 +79,9 @@ def untrained_checkpoint(tmp_path_factory, sider):
     import torch
 
     from metalink_dgl.checkpoint import save_checkpoint
-    from metalink_dgl.config import TrainConfig
     from metalink_dgl.data import make_split
-    from metalink_dgl.draw import EvalDraw
-    from metalink_dgl.pipeline import build_model
-    from metalink_dgl.settings import get_setting
+    from metalink_dgl.engine import TrainConfig, build_model
+    from metalink_dgl.kg import EvalDraw, get_setting
 
     made = {}
 

@@ -5,11 +5,9 @@ import pytest
 import torch
 
 from metalink_dgl.data import load_dataset, make_split
-from metalink_dgl.draw import EvalDraw, draw_support
+from metalink_dgl.engine import load_model, score_rows
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.evaluation import score_rows
-from metalink_dgl.pipeline import load_model
-from metalink_dgl.settings import SETTINGS, split_tasks
+from metalink_dgl.kg import SETTINGS, EvalDraw, draw_support, split_tasks
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from metalink_dgl.graph import DATA, LABEL, LABELS, REV_LABELS, TASK, build_knowledge_graph
+from metalink_dgl.kg import DATA, LABEL, LABELS, REV_LABELS, TASK, build_knowledge_graph
 
 NAN = float("nan")
 

@@ -15,9 +15,9 @@ from metalink_dgl import TrainConfig, predict, train
 from metalink_dgl.checkpoint import load_checkpoint
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.io import _umask
+from metalink_dgl.kg import draw_known
 from metalink_dgl.metrics import roc_auc_by_task
 from metalink_dgl.prediction import PROB_SUFFIX, VALID_COLUMN
-from metalink_dgl.settings import draw_known
 
 PROB = re.compile(r"^(0|1)\.\d{6}$")  # a probability as predict writes it; a passed-through label has no dot
 
@@ -251,10 +251,8 @@ def test_the_input_is_streamed_in_chunks_of_whole_minibatches(tmp_path, sider, u
 def test_predict_agrees_with_evaluation_on_the_saved_test_draw(tmp_path, sider, untrained_checkpoint, setting):
     """The same molecules, revealed labels and support give the probabilities evaluation scores."""
     from metalink_dgl.data import featurize
-    from metalink_dgl.draw import EvalDraw
-    from metalink_dgl.evaluation import score_rows
-    from metalink_dgl.pipeline import load_model
-    from metalink_dgl.settings import get_setting
+    from metalink_dgl.engine import load_model, score_rows
+    from metalink_dgl.kg import EvalDraw, get_setting
 
     ckpt_path = untrained_checkpoint(setting)
     model, config, ckpt = load_model(ckpt_path)

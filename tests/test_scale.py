@@ -10,10 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metalink_dgl.evaluation import forward_masks
-from metalink_dgl.graph import DATA, LABEL, LABELS, REV_LABELS, TASK, build_knowledge_graph
+from metalink_dgl.engine import Block, forward_block
+from metalink_dgl.kg import DATA, LABEL, LABELS, REV_LABELS, TASK, build_knowledge_graph, get_setting, training_masks
 from metalink_dgl.nn import MetaLink
-from metalink_dgl.settings import get_setting, training_masks
 
 B, T, HIDDEN, IN_FEATS = 256, 10_000, 32, 16
 DENSITY, AUX_RATIO = 0.2, 0.2
@@ -51,7 +50,7 @@ def test_10000_task_metalink_step_trains():
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
 
     model.train()
-    logits, rows, tasks = forward_masks(model, model.embed(x), Y, masks)
+    logits, rows, tasks = forward_block(model, Block(model.embed(x), Y, masks))
     assert logits.shape == (int(masks.queried.sum()),)
     loss = F.binary_cross_entropy_with_logits(logits, Y[rows, tasks])
     assert torch.isfinite(loss)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.settings import SETTINGS, draw_aux, get_setting, make_masks, split_tasks, training_masks
+from metalink_dgl.kg import SETTINGS, draw_aux, get_setting, make_masks, split_tasks, training_masks
 
 N, T = 200, 20
 

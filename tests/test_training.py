@@ -8,14 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-import metalink_dgl.training as train_module
-from metalink_dgl.config import TrainConfig
-from metalink_dgl.draw import EvalDraw
+import metalink_dgl.engine.multitask as train_module
+from metalink_dgl.engine import TrainConfig, evaluate_checkpoint, load_model, prepare_data, score_rows, train
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.evaluation import score_rows
-from metalink_dgl.pipeline import evaluate_checkpoint, load_model, prepare_data
-from metalink_dgl.settings import SETTINGS
-from metalink_dgl.training import train
+from metalink_dgl.kg import SETTINGS, EvalDraw
 
 pytestmark = pytest.mark.slow
 
@@ -102,14 +98,14 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, leak_c
 @pytest.mark.parametrize("setting", ["meta", "relational-meta"])
 def test_heldout_labels_never_reach_a_training_graph(tmp_path, monkeypatch, setting):
     seen_masks = []
-    original = train_module.forward_masks
+    original = train_module.forward_block
 
-    def spy(model, z, Y, masks):
+    def spy(model, block, **kwargs):
         if model.training:
-            seen_masks.append((masks.revealed.clone(), masks.queried.clone()))
-        return original(model, z, Y, masks)
+            seen_masks.append((block.masks.revealed.clone(), block.masks.queried.clone()))
+        return original(model, block, **kwargs)
 
-    monkeypatch.setattr(train_module, "forward_masks", spy)
+    monkeypatch.setattr(train_module, "forward_block", spy)
     _trained(tmp_path, setting, shots=64)
     heldout = json.loads((tmp_path / "run" / "seed_0" / "draw.json").read_text())["heldout_tasks"]
     task_names = json.loads((tmp_path / "run" / "seed_0" / "config.json").read_text())

@@ -9,11 +9,13 @@ image datasets (MS-COCO multi-label, few-shot class folders) and the image bank 
 >>> split = make_split(ds.smiles, "scaffold", seed=0)  # balanced Bemis-Murcko scaffold split
 """
 
+from .bank import MoleculeGraphs
 from .coco import load_coco
 from .datasets import BUNDLED, MoleculeDataset, load_dataset
 from .describe import describe, format_description
-from .featurize import FEATURIZERS, FeaturizerSpec, MoleculeGraphs, default_cache_dir, featurize
-from .fewshot import FewShotData, load_fewshot
+from .episodes import FewShotData, load_fewshot
+from .featurize import default_cache_dir, featurize
+from .featurizers import FEATURIZERS, FeaturizerSpec
 from .images import ImageBank, ImageDataset
 from .splits import SPLITTERS, Split, bemis_murcko_scaffold, make_split, official_split
 

@@ -18,17 +18,15 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from rdkit import Chem, RDLogger
 
-from ..errors import MetaLinkError
+from ..errors import MetaLinkError, preview
+from .labels import TASK_COLUMNS_HINT, parse_labels
+from .molecules import parseable
+from .reader import Frame, find_smiles_column, read_table
+from .splits import Split, make_split
 
 logger = logging.getLogger(__name__)
 
-#: Cell values accepted in a task column (after stripping spaces); empty = unknown label.
-_LABELS = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "": np.nan}
-#: What a bad task value's message suggests by default.
-TASK_COLUMNS_HINT = "if this is not a task column, list the task columns with task_columns / --task-columns"
 
 
 @dataclass(frozen=True)
@@ -132,10 +130,8 @@ class MoleculeDataset:
         return MoleculeDataset(self.name, self.source, list(self.smiles), self.Y[:, cols], list(names),
                                self.lines.copy(), self.n_invalid)
 
-    def make_split(self, kind: str, seed: int):
+    def make_split(self, kind: str, seed: int) -> Split:
         """The seeded ``kind`` split (see :func:`metalink_dgl.data.splits.make_split`) of these molecules."""
-        from .splits import make_split  # splits imports this module
-
         return make_split(self.smiles, kind, seed, dataset=self.name)
 
 
@@ -174,7 +170,7 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     if key.lower() in BUNDLED:
         bundled = BUNDLED[key.lower()]
         with bundled.path() as path:
-            frame = _read_csv(path, str(path))
+            frame = read_table(path, str(path))
         header = frame.header
         smiles_col = smiles_column or bundled.smiles_column
         if task_columns is None:
@@ -188,68 +184,12 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
                             f"and no such file")
     if not path.name.lower().endswith((".csv", ".csv.gz")):
         raise MetaLinkError(f"{path}: expected a .csv or .csv.gz file of SMILES + task columns")
-    frame = _read_csv(path, str(path))
+    frame = read_table(path, str(path))
     smiles_col = find_smiles_column(frame.header, smiles_column, str(path))
     if task_columns is None:  # unnamed columns (e.g. a saved pandas index) are not tasks
         task_columns = [c for c in frame.header if c != smiles_col and c]
     name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
     return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid, label_hint=label_hint)
-
-
-@dataclass(frozen=True)
-class Frame:
-    """Raw CSV cells; ``cells[i]`` (object array of str, one per column) came from file line ``lines[i]``."""
-
-    header: list[str]
-    cells: np.ndarray  # (rows, columns) object
-    lines: np.ndarray  # (rows,) int64
-
-
-def _read_csv(path: Path, source: str) -> Frame:
-    try:
-        raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
-                          skip_blank_lines=False, compression="infer", encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise MetaLinkError(f"{source}: the file is empty; expected a header line and one row per molecule") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as err:
-        raise MetaLinkError(f"{source}: cannot read as CSV ({first_line(err)})") from None
-    raw = raw.fillna("")
-    header = [str(c).strip() for c in raw.iloc[0]]
-    check_header(header, source)
-    cells = raw.iloc[1:].to_numpy(dtype=object)
-    lines = np.arange(2, len(raw) + 1, dtype=np.int64)
-    keep = ~(cells == "").all(axis=1)  # blank lines
-    if not keep.any():
-        raise MetaLinkError(f"{source}: the file has a header but no rows")
-    return Frame(header, cells[keep], lines[keep])
-
-
-def check_header(header: Sequence[str], source: str) -> None:
-    """Raise :class:`MetaLinkError` if a non-empty column name occurs twice in ``header`` (line 1)."""
-    seen: set[str] = set()
-    for col in header:
-        if col and col in seen:
-            raise MetaLinkError(f"{source}: duplicate column {col!r} in the header (line 1); column names must be "
-                                "unique")
-        seen.add(col)
-
-
-def find_smiles_column(header: list[str], requested: str | None, source: str) -> str:
-    """The SMILES column of ``header``: ``requested`` if given, else ``smiles`` (any case); raises if none/several."""
-    if requested is not None:
-        if requested in header:
-            return requested
-        raise MetaLinkError(f"{source}: no SMILES column {requested!r}; the columns are {preview(header)}")
-    if "smiles" in header:
-        return "smiles"
-    matches = [c for c in header if c.lower() == "smiles"]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise MetaLinkError(f"{source}: several columns are named 'smiles' ({', '.join(matches)}); "
-                            "choose one with smiles_column / --smiles-column")
-    raise MetaLinkError(f"{source}: no SMILES column (looked for 'smiles', any case); the columns are "
-                        f"{preview(header)}; name it with smiles_column / --smiles-column")
 
 
 def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: Sequence[str],
@@ -293,66 +233,3 @@ def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: 
         logger.warning("%s: %d task column(s) have no labels at all (e.g. %r); they cannot be trained or scored",
                        source, empty.size, task_columns[empty[0]])
     return MoleculeDataset(name, source, smiles, Y, task_columns, lines.astype(np.int64), n_invalid)
-
-
-def parse_labels(frame: Frame, positions: list[int], names: list[str], source: str,
-                 hint: str = TASK_COLUMNS_HINT) -> np.ndarray:
-    """Parse the task cells of ``frame`` into a float32 (N, T) array; the first bad cell (in file order) raises.
-
-    Parameters
-    ----------
-    frame : Frame
-        N rows of raw cells with their file lines.
-    positions : list of int
-        Column of each of the T tasks in ``frame.cells``.
-    names : list of str
-        The T task names (for messages).
-    source : str
-        File name for messages.
-    hint : str
-        The end of the message for a bad value: how to fix it.
-    """
-    cells = frame.cells[:, positions]
-    ok = np.isin(cells, list(_LABELS))
-    if not ok.all():  # tolerate surrounding spaces: strip only the cells that need it
-        cells = cells.copy()
-        cells[~ok] = [c.strip() for c in cells[~ok]]
-        ok = np.isin(cells, list(_LABELS))
-    if not ok.all():
-        i, j = np.argwhere(~ok)[0]
-        raise MetaLinkError(
-            f"{source}, line {frame.lines[i]}, column {names[j]!r}: task value {cells[i, j]!r} is not 0, 1 or empty "
-            f"(empty = unknown label); {hint}")
-    Y = np.full(cells.shape, np.nan, dtype=np.float32)
-    Y[(cells == "0") | (cells == "0.0")] = 0.0
-    Y[(cells == "1") | (cells == "1.0")] = 1.0
-    return Y
-
-
-def parseable(smiles: list[str]) -> np.ndarray:
-    """(N,) bool: RDKit parses the SMILES (an empty one is invalid). RDKit's own logging is silenced."""
-    with quiet_rdkit():
-        return np.array([bool(s) and Chem.MolFromSmiles(s) is not None for s in smiles], dtype=bool)
-
-
-@contextlib.contextmanager
-def quiet_rdkit() -> Iterator[None]:
-    """Silence RDKit's parser messages (they go straight to stderr) for the duration."""
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        yield
-    finally:
-        RDLogger.EnableLog("rdApp.error")
-        RDLogger.EnableLog("rdApp.warning")
-
-
-def preview(names: Sequence[str], limit: int = 8) -> str:
-    """``'a', 'b', ... (N in all)``: the first ``limit`` names, for messages."""
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-def first_line(err: BaseException) -> str:
-    """The first line of an exception's message (its type name if it has none)."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -22,7 +22,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from ..errors import MetaLinkError
 from ..io import atomic_write_text
-from .datasets import quiet_rdkit
+from .molecules import quiet_rdkit
 
 FOLDS = ("train", "val", "test")
 

@@ -2,7 +2,7 @@
 
     grid      config YAML -> runs (one TrainConfig each), run directories from the config alone
     runner    skip finished runs, train the rest (in parallel child processes), score sweeps
-    cell      one job, in this process or as ``python -m metalink_dgl.experiments.cell``
+    jobs      one job, in this process or as ``python -m metalink_dgl.experiments.jobs``
     selection the KG layers of a seed, chosen on validation ROC-AUC
     report    runs -> results JSON -> Markdown (rendered from the JSON alone)
     figures   Figure 4 and the Table 3 correlation heat map, from the JSON

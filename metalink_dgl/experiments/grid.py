@@ -41,10 +41,10 @@ from typing import Any
 
 import yaml
 
-from ..config import TrainConfig
 from ..data import BUNDLED
+from ..engine.config import TrainConfig
 from ..errors import MetaLinkError
-from ..settings import SETTINGS
+from ..kg.settings import SETTINGS
 
 #: Keys a config file may have at its top level.
 TOP_KEYS = ("name", "title", "notes", "datasets", "settings", "seeds", "base", "select", "methods", "evaluate",

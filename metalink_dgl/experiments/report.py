@@ -41,8 +41,8 @@ from ..data import load_dataset
 from ..errors import MetaLinkError
 from ..io import atomic_write_json, atomic_write_text
 from ..provenance import git_commit
-from .cell import RUN_RECORD
 from .grid import Experiment, changed_options
+from .jobs import RUN_RECORD
 from .selection import choose, eval_path, group_runs, read_json
 
 #: Paper numbers are printed as ROC-AUC x 100; ours are stored as fractions.

@@ -2,7 +2,7 @@
 
 A run is finished iff its ``metrics.json`` exists; finished runs are skipped without loading
 any data, so a grid stopped at any point continues where it was on the next call. With
-``jobs > 1`` every job is a child process (``python -m metalink_dgl.experiments.cell``) with
+``jobs > 1`` every job is a child process (``python -m metalink_dgl.experiments.jobs``) with
 ``OMP_NUM_THREADS = max(1, cpu_count // jobs)`` (or the caller's ``OMP_NUM_THREADS``); a failed
 job keeps its log, the others go on, and the outcome lists the failures. A SIGTERM to the grid
 stops its running children too (they resume from their ``last.pt`` on the next call).
@@ -28,11 +28,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..config import TrainConfig
+from ..engine.build import prepare_data
+from ..engine.config import TrainConfig
 from ..errors import MetaLinkError
-from ..pipeline import prepare_data
-from .cell import evaluate_spec, run_job, train_spec
 from .grid import NOT_IDENTITY, Experiment, Run
+from .jobs import evaluate_spec, run_job, train_spec
 from .selection import choose, eval_path, group_runs
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -239,7 +239,7 @@ def _child(job: Job, threads: int, children: _Children) -> tuple[bool, str]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     with open(job.log, "w") as log:
-        code = children.run([sys.executable, "-m", "metalink_dgl.experiments.cell", json.dumps(job.spec)],
+        code = children.run([sys.executable, "-m", "metalink_dgl.experiments.jobs", json.dumps(job.spec)],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     lines = [line for line in job.log.read_text().splitlines() if line.strip()]
     if code == 0:

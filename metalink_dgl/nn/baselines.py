@@ -1,4 +1,4 @@
-"""Baselines the paper compares MetaLink with, behind the same ``embed`` / ``predict`` interface.
+"""Baselines the paper compares MetaLink with, behind the same ``embed`` / ``score_pairs`` interface.
 
 Both read the same knowledge graph as :class:`~metalink_dgl.nn.MetaLink`, so they train and
 are scored by the same loop on the same revealed/queried pairs; only what they do with the
@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import MetaLinkError
-from ..graph import revealed_matrix
-from ..settings import SETTINGS, Setting
+from ..kg.build import revealed_matrix
+from ..kg.settings import SETTINGS, Setting
 from .heads import TaskHeadModel
 from .prototypes import label_mean_difference
 
@@ -53,7 +53,7 @@ class LabelsAsFeatures(TaskHeadModel):
         nn.init.zeros_(self.mix.bias)
         self.reset_heads()
 
-    def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
+    def score_pairs(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
                 dst: torch.Tensor) -> torch.Tensor:
         """Logits (Q,) of the queried pairs; ``task_ids`` must list every task, in order."""
         if (task_ids < 0).any():
@@ -110,7 +110,7 @@ class BaselinePlusPlus(TaskHeadModel):
         self.reset_heads()
         nn.init.constant_(self.scale, self.initial_scale)
 
-    def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
+    def score_pairs(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
                 dst: torch.Tensor) -> torch.Tensor:
         """Logits (Q,) of the queried pairs; heads of new tasks are fitted on their revealed labels first."""
         new = task_ids < 0

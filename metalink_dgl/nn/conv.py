@@ -8,7 +8,7 @@ import torch
 from dgl.nn.pytorch import HeteroGraphConv
 from torch import nn
 
-from ..graph import LABEL, LABELS, REV_LABELS
+from ..kg.schema import LABEL, LABEL_FEATS, LABELS, REV_LABELS
 
 #: Message functions of :class:`LabelSAGEConv`: the paper's eq. 3, or the authors' code's gate.
 MESSAGES = ("add", "gated")
@@ -25,7 +25,7 @@ class LabelSAGEConv(nn.Module):
     (``message="gated"``, the gate of the authors' code, so that what a neighbour sends can
     depend on its label feature by feature).
 
-    The label ``y_uv`` (edge data :data:`metalink_dgl.graph.LABEL`, shape (E, F_e)) is
+    The label ``y_uv`` (edge data ``edge_key``, shape (E, F_e)) is
     *added* to the message: DGL's ``SAGEConv(edge_weight=...)`` multiplies by it, which
     would erase a label encoded as 0. A node with no in-edge aggregates the zero vector,
     and a graph with no edges at all is valid.
@@ -39,6 +39,8 @@ class LabelSAGEConv(nn.Module):
     edge_feats : int
         Size of the edge label feature (1 for a binary label).
     message : {"add", "gated"}
+    edge_key : str
+        Edge-data key of the label (default :data:`metalink_dgl.kg.LABEL`, ``"label"``).
 
     Examples
     --------
@@ -49,13 +51,14 @@ class LabelSAGEConv(nn.Module):
     torch.Size([3, 8])
     """
 
-    def __init__(self, in_feats: int | tuple[int, int], out_feats: int, edge_feats: int = 1, message: str = "add"):
+    def __init__(self, in_feats: int | tuple[int, int], out_feats: int, edge_feats: int = LABEL_FEATS,
+                 message: str = "add", edge_key: str = LABEL):
         super().__init__()
         if message not in MESSAGES:
             raise ValueError(f"message {message!r} is not one of {MESSAGES}")
         src_feats, dst_feats = (in_feats, in_feats) if isinstance(in_feats, int) else in_feats
         self.in_feats, self.out_feats, self.edge_feats = (src_feats, dst_feats), out_feats, edge_feats
-        self.message = message
+        self.message, self.edge_key = message, edge_key
         self.fc_neigh = nn.Linear(src_feats, out_feats)  # W
         self.fc_label = nn.Linear(edge_feats, out_feats, bias=False)  # O
         self.fc_update = nn.Linear(out_feats + dst_feats, out_feats)  # U
@@ -82,7 +85,7 @@ class LabelSAGEConv(nn.Module):
         Parameters
         ----------
         graph : DGLGraph
-            A (relation) graph whose ``edata[LABEL]`` holds the labels, (E, F_e).
+            A (relation) graph whose ``edata[edge_key]`` holds the labels, (E, F_e).
         feat : Tensor (N, D) or pair of Tensors ((N_src, D_src), (N_dst, D_dst))
 
         Returns
@@ -94,7 +97,7 @@ class LabelSAGEConv(nn.Module):
             if graph.num_edges() == 0:
                 neigh = h_dst.new_zeros(h_dst.shape[0], self.out_feats)
             else:
-                y = graph.edata[LABEL].to(h_src.dtype)
+                y = graph.edata[self.edge_key].to(h_src.dtype)
                 wh = self.fc_neigh(h_src)
                 gh = self.fc_gate(h_src) if self.message == "gated" else None
                 if self.edge_feats == 1 and bool((y.abs() == 1).all()):
@@ -133,7 +136,7 @@ class LabelSAGEConv(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_feats={self.in_feats}, out_feats={self.out_feats}, edge_feats={self.edge_feats}, "
-                f"message={self.message}")
+                f"message={self.message}, edge_key={self.edge_key!r}")
 
 
 class MetaLinkConv(HeteroGraphConv):
@@ -157,25 +160,47 @@ class MetaLinkConv(HeteroGraphConv):
         instead of one per direction.
     message : {"add", "gated"}
         The message function of :class:`LabelSAGEConv` (default: eq. 3).
+    relations : (str, str)
+        Edge types of the ``data -> task`` and ``task -> data`` relations (default
+        ``("labels", "rev_labels")``, :mod:`metalink_dgl.kg.schema`).
+    edge_key : str
+        Edge-data key of the label on both relations (default ``"label"``).
+    edge_feats : int
+        Width of that edge feature (default 1).
 
     Examples
     --------
     A knowledge graph of 3 data nodes and 2 task nodes with 3 revealed labels:
 
     >>> import torch
-    >>> from metalink_dgl.graph import build_knowledge_graph
+    >>> from metalink_dgl.kg import build_knowledge_graph
     >>> Y = torch.tensor([[1.0, 0.0], [float("nan"), 1.0], [float("nan"), float("nan")]])
     >>> g = build_knowledge_graph(~torch.isnan(Y), Y)
     >>> conv = MetaLinkConv(16, 32)
     >>> out = conv(g, {"data": torch.randn(3, 16), "task": torch.randn(2, 16)})
     >>> out["data"].shape, out["task"].shape
     (torch.Size([3, 32]), torch.Size([2, 32]))
+
+    The same layer on a heterograph of one's own, with other names:
+
+    >>> import dgl
+    >>> g = dgl.heterograph({("cell", "measured", "assay"): ([0, 1], [0, 0]),
+    ...                      ("assay", "measured_on", "cell"): ([0, 0], [0, 1])})
+    >>> g.edata["y"] = {"measured": torch.tensor([[1.0], [-1.0]]), "measured_on": torch.tensor([[1.0], [-1.0]])}
+    >>> conv = MetaLinkConv(4, 8, relations=("measured", "measured_on"), edge_key="y")
+    >>> conv(g, {"cell": torch.randn(2, 4), "assay": torch.randn(1, 4)})["assay"].shape
+    torch.Size([1, 8])
     """
 
-    def __init__(self, in_feats: int, out_feats: int, shared_weights: bool = False, message: str = "add"):
-        to_task = LabelSAGEConv(in_feats, out_feats, message=message)
-        to_data = to_task if shared_weights else LabelSAGEConv(in_feats, out_feats, message=message)
-        super().__init__({LABELS[1]: to_task, REV_LABELS[1]: to_data}, aggregate="sum")
+    def __init__(self, in_feats: int, out_feats: int, shared_weights: bool = False, message: str = "add", *,
+                 relations: tuple[str, str] = (LABELS[1], REV_LABELS[1]), edge_key: str = LABEL,
+                 edge_feats: int = LABEL_FEATS):
+        def relation() -> LabelSAGEConv:
+            return LabelSAGEConv(in_feats, out_feats, edge_feats, message=message, edge_key=edge_key)
+
+        to_task = relation()
+        to_data = to_task if shared_weights else relation()
+        super().__init__({relations[0]: to_task, relations[1]: to_data}, aggregate="sum")
         self.in_feats, self.out_feats, self.shared_weights = in_feats, out_feats, shared_weights
 
     def reset_parameters(self) -> None:

@@ -11,7 +11,7 @@ class TaskHeadModel(nn.Module):
     """Base of :class:`~metalink_dgl.nn.MetaLink` and the baselines.
 
     Holds the encoder and one head per seen task: ``task_weight`` (T, D) and ``task_bias`` (T,).
-    Subclasses add what they do with the knowledge graph (``predict``) and call
+    Subclasses add what they do with the knowledge graph (``score_pairs``) and call
     :meth:`reset_heads` from their ``reset_parameters``.
 
     Parameters

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graph import DATA, TASK
-from ..settings import Setting
+from ..kg.schema import DATA, TASK
+from ..kg.settings import Setting
 from .conv import MetaLinkConv
 from .heads import TaskHeadModel
 from .prototypes import support_prototypes
@@ -144,7 +144,7 @@ class MetaLink(TaskHeadModel):
             Encoder input for the B examples (a batched ``DGLGraph`` for molecules).
         kg : DGLGraph
             Knowledge graph with B ``data`` and T_b ``task`` nodes
-            (:func:`metalink_dgl.graph.build_knowledge_graph`).
+            (:func:`metalink_dgl.kg.build_knowledge_graph`).
         task_ids : LongTensor, (T_b,)
             Head of each task node; -1 for a new task.
         src, dst : LongTensor, (Q,)
@@ -154,9 +154,9 @@ class MetaLink(TaskHeadModel):
         -------
         Tensor, (Q,) logits
         """
-        return self.predict(self.embed(inputs), kg, task_ids, src, dst)
+        return self.score_pairs(self.embed(inputs), kg, task_ids, src, dst)
 
-    def predict(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
+    def score_pairs(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
                 dst: torch.Tensor, task_feats: torch.Tensor | None = None) -> torch.Tensor:
         """As :meth:`forward`, from precomputed data embeddings ``z`` (B, D).
 

@@ -6,7 +6,7 @@ import dgl
 import torch
 import torch.nn.functional as F
 
-from ..graph import revealed_matrix
+from ..kg.build import revealed_matrix
 
 
 def label_mean_difference(z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -16,7 +16,7 @@ def label_mean_difference(z: torch.Tensor, labels: torch.Tensor, mask: torch.Ten
     ----------
     z : Tensor, (B, D)
     labels, mask : Tensor, (B, T)
-        Revealed labels (+1/-1) and where they are revealed (:func:`metalink_dgl.graph.revealed_matrix`).
+        Revealed labels (+1/-1) and where they are revealed (:func:`metalink_dgl.kg.revealed_matrix`).
 
     Returns
     -------

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from metalink_dgl.checkpoint import load_checkpoint
-from metalink_dgl.draw import EvalDraw
+from metalink_dgl.kg import EvalDraw
 
 SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "meta_diagnostics.py"
 

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 import cli as cli_package
-import metalink_dgl.experiments.cell as cell_module
+import metalink_dgl.experiments.jobs as jobs_module
 from cli.main import cli
-from metalink_dgl.config import TrainConfig
+from metalink_dgl.engine import TrainConfig
 from metalink_dgl.experiments import render
-from metalink_dgl.experiments.cell import train_spec
+from metalink_dgl.experiments.jobs import train_spec
 from metalink_dgl.experiments.runner import threads_per_job
 
 pytestmark = pytest.mark.slow
@@ -95,7 +95,7 @@ def test_tiny_grid_runs_resumes_and_renders_from_json(write_config, tmp_path, mo
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(cell_module, "train", no_training)
+    monkeypatch.setattr(jobs_module, "train", no_training)
     result = _experiment(config, tmp_path)
     assert result.exit_code == 0, result.output
     assert "2 runs, 2 finished (skipped), 0 to train" in result.output and "sweeps" not in result.output
@@ -104,8 +104,8 @@ def test_tiny_grid_runs_resumes_and_renders_from_json(write_config, tmp_path, mo
     # an interrupted run (last.pt but no metrics.json) is the only one trained again, resuming
     monkeypatch.undo()
     calls = []
-    original = cell_module.train
-    monkeypatch.setattr(cell_module, "train", lambda config, **kw: calls.append(kw) or original(config, **kw))
+    original = jobs_module.train
+    monkeypatch.setattr(jobs_module, "train", lambda config, **kw: calls.append(kw) or original(config, **kw))
     runs[0].unlink()
     result = _experiment(config, tmp_path)
     assert result.exit_code == 0, result.output
@@ -141,7 +141,7 @@ def test_a_run_being_trained_elsewhere_is_not_trained_twice(write_config, tmp_pa
     that run with a one-line reason instead of training it alongside; once the lock is free, it trains."""
     config = write_config(PARALLEL, "par")
     run_dir = tmp_path / "runs" / "sider" / "relational" / RUN_DIR / "L1" / "seed_0"
-    with cell_module.run_lock(run_dir):
+    with jobs_module.run_lock(run_dir):
         result = _experiment(config, tmp_path, "--methods", "MetaLink", "--partial")
         assert result.exit_code == 1, result.output
         assert f"{run_dir} is being trained by another process (pid {os.getpid()})" in result.output
@@ -156,7 +156,7 @@ def test_a_run_being_trained_elsewhere_is_not_trained_twice(write_config, tmp_pa
     record = (run_dir / "run.json").read_text()
     stored = json.loads((run_dir / "config.json").read_text())
     config = TrainConfig.from_dict({k: v for k, v in stored.items() if k not in ("seed", "version")})
-    assert cell_module.run_job(train_spec(config, 0))["test"] == json.loads(
+    assert jobs_module.run_job(train_spec(config, 0))["test"] == json.loads(
         (run_dir / "metrics.json").read_text())["test_roc_auc"]
     assert (run_dir / "run.json").read_text() == record
 
@@ -177,7 +177,7 @@ def test_the_lock_follows_a_lock_file_replaced_before_it_was_locked(tmp_path, mo
         return real_flock(handle, flags)
 
     monkeypatch.setattr(fcntl, "flock", flock_after_the_holder_finished)
-    with cell_module.run_lock(run_dir):
+    with jobs_module.run_lock(run_dir):
         assert len(calls) == 2 and path.read_text() == str(os.getpid())
     assert not path.exists()
 
@@ -248,7 +248,7 @@ def test_keep_results_continues_a_grid_on_a_machine_without_its_runs(write_confi
     def no_training(*args, **kwargs):
         raise AssertionError("a kept seed was trained again")
 
-    monkeypatch.setattr(cell_module, "train", no_training)
+    monkeypatch.setattr(jobs_module, "train", no_training)
     result = _experiment(config, tmp_path, "--keep-results")
     assert result.exit_code == 0, result.output
     assert "2 runs, 0 finished (skipped), 2 of seeds kept from the results file (not trained), 0 to train" \

@@ -2,12 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from metalink_dgl.config import TrainConfig
+from metalink_dgl.engine import Block, TrainConfig, forward_block
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.evaluation import forward_masks
-from metalink_dgl.graph import build_knowledge_graph, revealed_matrix
+from metalink_dgl.kg import SETTINGS, build_knowledge_graph, draw_aux, make_masks, revealed_matrix
 from metalink_dgl.nn import BaselinePlusPlus, LabelsAsFeatures
-from metalink_dgl.settings import SETTINGS, draw_aux, make_masks
 
 B, T, D, F_IN = 16, 6, 8, 10
 NAN = float("nan")
@@ -38,15 +36,15 @@ def test_labels_as_features_reads_revealed_labels_only():
                        aux=draw_aux(torch.ones(T, dtype=torch.bool), B, 0.4, gen))
     with torch.no_grad():
         z = model.embed(x)
-        base, r, t = forward_masks(model, z, Y, masks)
+        base, r, t = forward_block(model, Block(z, Y, masks))
         flipped_queried = Y.clone()
         flipped_queried[masks.queried] = 1 - Y[masks.queried]
-        torch.testing.assert_close(forward_masks(model, z, flipped_queried, masks)[0], base, rtol=0, atol=0)
+        torch.testing.assert_close(forward_block(model, Block(z, flipped_queried, masks))[0], base, rtol=0, atol=0)
         flipped_revealed = Y.clone()
         flipped_revealed[masks.revealed] = 1 - Y[masks.revealed]
-        assert not torch.allclose(forward_masks(model, z, flipped_revealed, masks)[0], base)
+        assert not torch.allclose(forward_block(model, Block(z, flipped_revealed, masks))[0], base)
         with pytest.raises(MetaLinkError, match="no head for new tasks"):
-            model.predict(z, build_knowledge_graph(masks.revealed, Y), torch.full((T,), -1), r, t)
+            model.score_pairs(z, build_knowledge_graph(masks.revealed, Y), torch.full((T,), -1), r, t)
 
 
 def test_baseline_plus_plus_fits_new_heads_on_the_support_labels():
@@ -65,7 +63,7 @@ def test_baseline_plus_plus_fits_new_heads_on_the_support_labels():
     masks = make_masks(Y, SETTINGS["meta"], targets=targets, aux=torch.zeros(40, T, dtype=torch.bool),
                        support=support)
     with torch.no_grad():
-        logits, r, t = forward_masks(model, model.embed(x), Y, masks)
+        logits, r, t = forward_block(model, Block(model.embed(x), Y, masks))
     assert (t == 0).all() and (r >= 30).all()
     truth = Y[r, t]
     assert logits[truth == 1].min() > logits[truth == 0].max()  # the 10 query rows are ranked perfectly
@@ -78,14 +76,14 @@ def test_baseline_plus_plus_fits_new_heads_on_the_support_labels():
     model.fit_new_heads = lambda *a: fits.append(1) or fit(*a)
     keep = torch.cat([torch.arange(30), torch.arange(30, 40, 2)])  # the support and half of the query rows
     with torch.no_grad():
-        part, r2, _ = forward_masks(model, model.embed(x[keep]), Y[keep], _subset(masks, keep))
+        part, r2, _ = forward_block(model, Block(model.embed(x[keep]), Y[keep], _subset(masks, keep)))
         assert fits == [] and torch.equal(part, logits[torch.isin(r, keep)])
         Y[0, 0] = 1 - Y[0, 0]
-        forward_masks(model, model.embed(x), Y, masks)
+        forward_block(model, Block(model.embed(x), Y, masks))
         assert fits == [1]
         model._last_fit = None
         Y[0, 0] = 1 - Y[0, 0]
-        again, _, _ = forward_masks(model, model.embed(x), Y, masks)
+        again, _, _ = forward_block(model, Block(model.embed(x), Y, masks))
     assert torch.equal(again, logits)
 
 

@@ -5,7 +5,7 @@ import dgl
 import pytest
 import torch
 
-from metalink_dgl.graph import DATA, LABEL, LABELS, TASK, build_knowledge_graph
+from metalink_dgl.kg import DATA, LABEL, LABELS, TASK, build_knowledge_graph
 from metalink_dgl.nn import LabelSAGEConv, MetaLinkConv
 
 NAN = float("nan")

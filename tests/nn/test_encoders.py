@@ -4,9 +4,10 @@ import pytest
 import torch
 from dgllife.model.gnn import MPNNGNN
 
-from metalink_dgl.data.datasets import BUNDLED, quiet_rdkit
-from metalink_dgl.data.featurize import FEATURIZERS
-from metalink_dgl.nn.encoders import ENCODERS, EdgeTypeMPNNGNN, build_encoder
+from metalink_dgl.data import BUNDLED, FEATURIZERS
+from metalink_dgl.data.molecules import quiet_rdkit
+from metalink_dgl.nn.encoders import ENCODERS, build_encoder
+from metalink_dgl.nn.mpnn import EdgeTypeMPNNGNN
 
 
 def _batch(featurizer: str, n: int = 40) -> dgl.DGLGraph:

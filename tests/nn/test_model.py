@@ -2,10 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from metalink_dgl.evaluation import forward_masks
-from metalink_dgl.graph import build_knowledge_graph
+from metalink_dgl.engine import Block, forward_block
+from metalink_dgl.kg import SETTINGS, build_knowledge_graph, draw_aux, make_masks
 from metalink_dgl.nn import MetaLink, support_prototypes
-from metalink_dgl.settings import SETTINGS, draw_aux, make_masks
 
 B, T, D, F_IN = 12, 6, 16, 10
 
@@ -31,7 +30,7 @@ def test_zero_layers_is_the_linear_multi_head_classifier():
         model.task_bias.copy_(torch.randn(T))
         masks = make_masks(Y, SETTINGS["standard"], targets=torch.ones(T, dtype=torch.bool),
                            aux=torch.zeros(B, T, dtype=torch.bool))
-        logits, r, t = forward_masks(model, model.embed(x), Y, masks)
+        logits, r, t = forward_block(model, Block(model.embed(x), Y, masks))
         z = model.embed(x)
         dense = z @ model.task_weight.T + model.task_bias
     torch.testing.assert_close(logits, dense[r, t])
@@ -56,13 +55,13 @@ def test_queried_labels_never_reach_the_model(setting, new_task_init, edge_pred)
     masks = make_masks(Y, s, targets=targets, aux=aux, support=support)
     assert masks.queried.any() and masks.revealed.any()
     with torch.no_grad():
-        base, r, t = forward_masks(model, model.embed(x), Y, masks)
+        base, r, t = forward_block(model, Block(model.embed(x), Y, masks))
         for change in ("flip", "nan"):
             Y2 = Y.clone()
             q = masks.queried
             Y2[q] = 1 - Y[q] if change == "flip" else float("nan")
             # everything not queried is unchanged; the masks are kept (they were drawn from the true Y)
-            again, r2, t2 = forward_masks(model, model.embed(x), Y2, masks)
+            again, r2, t2 = forward_block(model, Block(model.embed(x), Y2, masks))
             assert torch.equal(base, again) and torch.equal(r, r2) and torch.equal(t, t2)
 
 
@@ -75,10 +74,10 @@ def test_revealed_labels_matter(message):
     aux = draw_aux(torch.ones(T, dtype=torch.bool), B, 0.5, torch.Generator().manual_seed(0))
     masks = make_masks(Y, SETTINGS["relational"], targets=torch.ones(T, dtype=torch.bool), aux=aux)
     with torch.no_grad():
-        base, _, _ = forward_masks(model, model.embed(x), Y, masks)
+        base, _, _ = forward_block(model, Block(model.embed(x), Y, masks))
         Y2 = Y.clone()
         Y2[masks.revealed] = 1 - Y[masks.revealed]
-        flipped, _, _ = forward_masks(model, model.embed(x), Y2, masks)
+        flipped, _, _ = forward_block(model, Block(model.embed(x), Y2, masks))
     assert (base - flipped).abs().max() > 1e-4
 
 
@@ -113,10 +112,10 @@ def test_prototype_init_reads_the_support_labels_of_new_tasks_only():
     masks = make_masks(Y, SETTINGS["meta"], targets=targets, aux=torch.zeros(B, T, dtype=torch.bool),
                        support=torch.arange(B) < 6)
     with torch.no_grad():
-        base, _, t = forward_masks(model, model.embed(x), Y, masks)
+        base, _, t = forward_block(model, Block(model.embed(x), Y, masks))
         Y2 = Y.clone()
         Y2[0, 0] = 1 - Y[0, 0]
-        flipped, _, t2 = forward_masks(model, model.embed(x), Y2, masks)
+        flipped, _, t2 = forward_block(model, Block(model.embed(x), Y2, masks))
     assert torch.equal(t, t2)
     assert not torch.allclose(base[t == 0], flipped[t == 0]) and torch.equal(base[t == 1], flipped[t == 1])
 
@@ -127,10 +126,10 @@ def test_layers_add_their_predictions():
                        aux=draw_aux(torch.ones(T, dtype=torch.bool), B, 0.5, torch.Generator().manual_seed(0)))
     with torch.no_grad():
         deep = _model(layers=2)
-        logits2, _, _ = forward_masks(deep, deep.embed(x), Y, masks)
+        logits2, _, _ = forward_block(deep, Block(deep.embed(x), Y, masks))
         deep.convs = deep.convs[:0]
         deep.predictors = deep.predictors[:1]
-        logits0, _, _ = forward_masks(deep, deep.embed(x), Y, masks)
+        logits0, _, _ = forward_block(deep, Block(deep.embed(x), Y, masks))
     assert not torch.allclose(logits2, logits0)
 
 
@@ -147,11 +146,11 @@ def test_model_overfits_a_tiny_relational_problem():
     masks = make_masks(Y, SETTINGS["relational"], targets=torch.ones(2, dtype=torch.bool),
                        aux=torch.tensor([[True, False]]).repeat(n, 1))
     for _ in range(200):
-        logits, r, t = forward_masks(model, model.embed(x), Y, masks)
+        logits, r, t = forward_block(model, Block(model.embed(x), Y, masks))
         loss = nn.functional.binary_cross_entropy_with_logits(logits, Y[r, t])
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        logits, r, t = forward_masks(model, model.embed(x), Y, masks)
+        logits, r, t = forward_block(model, Block(model.embed(x), Y, masks))
     assert ((logits > 0).float() == Y[r, t]).float().mean() == 1.0

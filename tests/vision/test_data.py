@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from metalink_dgl.data import ImageBank, load_coco, load_fewshot
-from metalink_dgl.data.fewshot import sample_episode
+from metalink_dgl.data.episodes import sample_episode
 from metalink_dgl.data.synthetic import SHAPES, write_coco
 from metalink_dgl.errors import MetaLinkError
 

@@ -10,13 +10,12 @@ import torch
 import torchvision
 from sklearn.metrics import average_precision_score
 
-from metalink_dgl.config import TrainConfig
-from metalink_dgl.data.fewshot import Episode
+from metalink_dgl.data.episodes import Episode
+from metalink_dgl.engine import TrainConfig, build_model
+from metalink_dgl.engine.fewshot import episode_logits
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.fewshot import episode_logits
 from metalink_dgl.metrics import accuracy_interval, map_by_task
 from metalink_dgl.nn import MetaLink, ResNet12, build_image_encoder, load_backbone
-from metalink_dgl.pipeline import build_model
 
 
 @pytest.mark.parametrize("width,size", [(64, 84), (8, 32), (4, 16)])

@@ -13,14 +13,10 @@ import torch
 from click.testing import CliRunner
 
 from cli.main import cli
-from metalink_dgl.config import TrainConfig
 from metalink_dgl.data.synthetic import write_coco
-from metalink_dgl.draw import EvalDraw
-from metalink_dgl.evaluation import score_rows
-from metalink_dgl.fewshot import episode_logits, fixed_episodes, prepare_fewshot
-from metalink_dgl.pipeline import evaluate_checkpoint, load_model, prepare_data
-from metalink_dgl.settings import SETTINGS
-from metalink_dgl.training import train
+from metalink_dgl.engine import TrainConfig, evaluate_checkpoint, load_model, prepare_data, score_rows, train
+from metalink_dgl.engine.fewshot import episode_logits, fixed_episodes, prepare_fewshot
+from metalink_dgl.kg import SETTINGS, EvalDraw
 
 pytestmark = pytest.mark.slow
 
@@ -176,7 +172,7 @@ def test_cli_bad_vision_input_is_one_error_line(coco_root, fewshot_root, tmp_pat
 
 
 def test_fewshot_resume_after_a_kill_is_exact(fewshot_root, tmp_path, kill_on_call):
-    import metalink_dgl.fewshot as fewshot_module
+    import metalink_dgl.engine.fewshot as fewshot_module
 
     small = dict(FEWSHOT, episodes=6, test_episodes=8, pretrain_epochs=2)
 

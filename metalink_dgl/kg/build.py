@@ -1,9 +1,6 @@
 """Minibatch -> knowledge graph: ``data`` and ``task`` nodes joined by revealed labels.
 
-One ``('data', 'labels', 'task')`` edge and its reverse ``('task', 'rev_labels', 'data')``
-per revealed label ``y_j(i)``; the label, encoded as ``2y - 1`` (so a 0 is a message, not
-a missing one), is the edge feature :data:`LABEL` on both edge types. Queried labels are
-never edges.
+Queried labels are never edges. Names and the label encoding are those of :mod:`.schema`.
 """
 
 from __future__ import annotations
@@ -11,16 +8,7 @@ from __future__ import annotations
 import dgl
 import torch
 
-DATA = "data"
-TASK = "task"
-LABELS = (DATA, "labels", TASK)
-REV_LABELS = (TASK, "rev_labels", DATA)
-LABEL = "label"  #: edge-data key of the encoded label, shape (E, 1)
-
-
-def encode_labels(y: torch.Tensor) -> torch.Tensor:
-    """Binary labels {0, 1} -> {-1, +1}, shape (E,) -> (E, 1)."""
-    return (2.0 * y - 1.0).unsqueeze(-1)
+from .schema import DATA, LABEL, LABELS, REV_LABELS, TASK, encode_labels
 
 
 def build_knowledge_graph(revealed: torch.Tensor, Y: torch.Tensor) -> dgl.DGLGraph:

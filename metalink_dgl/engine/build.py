@@ -5,21 +5,33 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint
+from ..checkpoint import load_checkpoint
+from ..data import (
+    FEATURIZERS,
+    ImageBank,
+    ImageDataset,
+    MoleculeDataset,
+    MoleculeGraphs,
+    featurize,
+    load_coco,
+    load_dataset,
+)
+from ..errors import MetaLinkError
+from ..nn import (
+    ENCODERS,
+    MODELS,
+    BaselinePlusPlus,
+    LabelsAsFeatures,
+    MetaLink,
+    build_encoder,
+    build_image_encoder,
+    load_backbone,
+)
 from .config import TrainConfig
-from .data import ImageBank, ImageDataset, MoleculeDataset, MoleculeGraphs, featurize, load_coco, load_dataset
-from .device import resolve_device
-from .draw import EvalDraw
-from .errors import MetaLinkError
-from .evaluation import evaluate
-from .nn import MODELS, BaselinePlusPlus, LabelsAsFeatures, MetaLink, build_encoder, build_image_encoder, load_backbone
-from .nn.encoders import ENCODERS
-from .settings import check_aux_ratio, get_setting
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +76,8 @@ def build_model(config: TrainConfig, n_tasks: int,
     without one it is randomly initialised, and the log says so).
     """
     if config.kind == "molecules":
-        encoder = build_encoder(config.encoder, config.hidden, config.dropout)
+        encoder = build_encoder(config.encoder, FEATURIZERS[ENCODERS[config.encoder].featurizer], config.hidden,
+                                config.dropout)
     else:
         encoder = build_image_encoder(config.encoder, config.hidden, config.dropout, config.width)
         if pretrained and config.pretrained:
@@ -102,38 +115,3 @@ def load_model(path: str | os.PathLike,
         raise MetaLinkError(f"{path}: weights do not match the model its config describes "
                             f"({str(err).splitlines()[0][:160]})") from None
     return model.to(device), config, ckpt
-
-
-def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = None, cache_dir: str | None = None,
-                        device: str = "auto", progress: bool = False) -> dict:
-    """Test metric of a checkpoint: ROC-AUC (mAP for COCO) on the split and draw saved in it, or
-    few-shot accuracy on the seed's test episodes.
-
-    ``aux_ratio`` scores the same test examples with each revealing that fraction of the
-    auxiliary tasks instead (a fresh draw with the run's seed; Figure 4 of the paper).
-    """
-    if aux_ratio is not None:
-        check_aux_ratio(aux_ratio)  # before loading and featurizing anything
-    dev = resolve_device(device)
-    model, config, ckpt = load_model(path, dev)
-    if config.kind == "fewshot":
-        from .fewshot import evaluate_fewshot_checkpoint  # fewshot builds on this module
-
-        return evaluate_fewshot_checkpoint(model, config, int(ckpt["seed"]), dev)
-    data = prepare_data(config, progress=progress, cache_dir=cache_dir)
-    if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
-        raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
-                            "(different tasks or examples)")
-    setting = get_setting(config.setting)
-    draw = EvalDraw.from_state(ckpt["draw"])
-    if aux_ratio is not None:
-        split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
-        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
-                               heldout_ratio=config.heldout_ratio, shots=config.shots,
-                               heldout_pick=config.heldout_tasks, source=str(path))
-    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting, draw,
-                    data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric)
-
-
-def _n_rows(split: dict) -> int:
-    return sum(len(v) for v in split.values())

@@ -1,4 +1,4 @@
-"""The epoch loop shared by multi-task training (``training.py``) and few-shot training (``fewshot.py``).
+"""The epoch loop shared by multi-task training (``multitask.py``) and few-shot training (``fewshot.py``).
 
 :func:`fit` runs epochs of a caller's ``run_epoch`` and ``validate`` and owns what every run
 writes per epoch: ``history.json``, ``best.pt`` (best validation score) and ``last.pt``
@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..errors import MetaLinkError
+from ..io import atomic_write_json
 from .config import TrainConfig
-from .errors import MetaLinkError
-from .io import atomic_write_json
 
 log = logging.getLogger(__name__)
 

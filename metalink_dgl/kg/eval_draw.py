@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import MetaLinkError
-from .io import atomic_write_json
-from .settings import Setting, draw_aux, split_tasks
+from ..errors import MetaLinkError
+from ..io import atomic_write_json
+from .masks import draw_aux
+from .settings import Setting, split_tasks
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class EvalDraw:
                heldout_ratio: float, shots: int, heldout_pick: str = "random", source: str = "dataset") -> EvalDraw:
         """Draw for ``split`` (``.train/.val/.test`` row arrays) of the labels ``Y`` (N, T).
 
-        ``heldout_pick`` chooses the held-out tasks (:func:`metalink_dgl.settings.split_tasks`).
+        ``heldout_pick`` chooses the held-out tasks (:func:`metalink_dgl.kg.settings.split_tasks`).
         """
         T = Y.shape[1]
         generator = torch.Generator().manual_seed(10_007 * seed + 1)

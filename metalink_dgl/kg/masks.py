@@ -34,38 +34,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from .errors import MetaLinkError
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One of the paper's four settings: two independent switches."""
-
-    name: str
-    relational: bool  # query rows reveal labels on a random ``aux_ratio`` of auxiliary tasks
-    meta: bool  # target tasks are new: ones-initialised, labelled only through support rows
-
-
-SETTINGS: dict[str, Setting] = {
-    s.name: s
-    for s in (
-        Setting("standard", relational=False, meta=False),
-        Setting("relational", relational=True, meta=False),
-        Setting("meta", relational=False, meta=True),
-        Setting("relational-meta", relational=True, meta=True),
-    )
-}
-
-
-def get_setting(name: str) -> Setting:
-    """Look up a setting by its CLI name."""
-    try:
-        return SETTINGS[name]
-    except KeyError:
-        raise MetaLinkError(f"unknown setting {name!r}; choose one of {', '.join(SETTINGS)}") from None
+from .settings import Setting
 
 
 @dataclass
@@ -92,6 +63,7 @@ def make_masks(
     aux: torch.Tensor,
     support: torch.Tensor | None = None,
     heads: torch.Tensor | None = None,
+    queried: torch.Tensor | None = None,
 ) -> Masks:
     """Combine targets, support rows and the auxiliary draw into the masks of one block.
 
@@ -107,6 +79,11 @@ def make_masks(
     heads : BoolTensor, (T,), optional
         Tasks queried through their learned head wherever not revealed (meta training with
         ``--episode-heads``); must not overlap ``targets``. Default none.
+    queried : BoolTensor, (B, T), optional
+        The pairs to predict instead of the setting's queried pairs, labelled or not (predict
+        fills in unknown cells; diagnostics score every held-out pair). The revealed pairs are
+        unchanged; a pair both revealed and queried is an error, since its label would reach
+        its own prediction.
     """
     observed = ~torch.isnan(Y)
     if support is None:
@@ -115,94 +92,15 @@ def make_masks(
     shown = support[:, None] & targets[None, :]
     if setting.relational:
         shown = shown | (query & aux)
-    queried = query & targets[None, :] & ~aux
+    asked = query & targets[None, :] & ~aux
     if heads is not None:
-        queried = queried | (heads[None, :] & ~shown)
-    return Masks(
-        revealed=observed & shown,
-        queried=observed & queried,
-        new_tasks=targets & setting.meta,
-    )
-
-
-def draw_known(observed: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:
-    """Per row, an independent random ``round(ratio * #observed in the row)`` subset of its observed entries.
-
-    Parameters
-    ----------
-    observed : BoolTensor, (B, T)
-    ratio : float in [0, 1)
-    generator : torch.Generator (CPU), for reproducibility
-
-    Returns
-    -------
-    BoolTensor, (B, T), within ``observed``
-    """
-    k = torch.round(ratio * observed.sum(dim=1))
-    scores = torch.rand(observed.shape, generator=generator)
-    scores[~observed.cpu()] = 2.0  # after every observed entry
-    rank = scores.argsort(dim=1).argsort(dim=1)
-    return (rank < k[:, None].cpu()).to(observed.device) & observed
-
-
-def check_aux_ratio(ratio: float) -> float:
-    """``ratio`` if it is a valid ``--aux-ratio`` (in [0, 1)), else a one-line :class:`MetaLinkError`."""
-    if not 0.0 <= ratio < 1.0:
-        raise MetaLinkError(f"--aux-ratio {ratio} must be in [0, 1)")
-    return ratio
-
-
-def draw_aux(candidates: torch.Tensor, n_rows: int, ratio: float, generator: torch.Generator) -> torch.Tensor:
-    """Per row, an independent random ``round(ratio * #candidates)`` subset of the candidate tasks.
-
-    Parameters
-    ----------
-    candidates : BoolTensor, (T,)
-        Tasks that may be drawn.
-    n_rows : int
-    ratio : float in [0, 1)
-    generator : torch.Generator (CPU), for reproducibility
-
-    Returns
-    -------
-    BoolTensor, (n_rows, T)
-    """
-    T = candidates.shape[0]
-    k = int(round(ratio * int(candidates.sum())))
-    out = torch.zeros(n_rows, T, dtype=torch.bool)
-    if k == 0 or n_rows == 0:
-        return out
-    scores = torch.rand(n_rows, T, generator=generator)
-    scores[:, ~candidates.cpu()] = 2.0  # never among the k smallest
-    chosen = scores.topk(k, dim=1, largest=False).indices
-    out.scatter_(1, chosen, True)
-    return out
-
-
-#: How the held-out tasks are chosen: a seeded random sample, or the last task columns
-#: (the authors' code holds out the last 20% of the columns, the same tasks for every seed).
-HELDOUT_PICKS = ("random", "last")
-
-
-def split_tasks(n_tasks: int, heldout_ratio: float, seed: int, pick: str = "random") -> torch.Tensor:
-    """Choice of the tasks held out of training in the meta settings (``pick`` in :data:`HELDOUT_PICKS`).
-
-    Returns
-    -------
-    BoolTensor, (T,)
-        True for a held-out (unseen) task; at least one task on each side.
-    """
-    if not 0.0 < heldout_ratio < 1.0:
-        raise MetaLinkError(f"--heldout-ratio {heldout_ratio} must be in (0, 1)")
-    n_held = min(max(1, int(round(heldout_ratio * n_tasks))), n_tasks - 1)
-    if n_held < 1:
-        raise MetaLinkError(f"the meta settings need at least 2 tasks; the dataset has {n_tasks}")
-    if pick not in HELDOUT_PICKS:
-        raise MetaLinkError(f"--heldout-tasks {pick!r} is not one of {', '.join(HELDOUT_PICKS)}")
-    order = np.random.default_rng(seed).permutation(n_tasks) if pick == "random" else np.arange(n_tasks)[::-1].copy()
-    held = torch.zeros(n_tasks, dtype=torch.bool)
-    held[torch.from_numpy(order[:n_held])] = True
-    return held
+        asked = asked | (heads[None, :] & ~shown)
+    revealed = observed & shown
+    if queried is None:
+        queried = observed & asked
+    elif bool((queried & revealed).any()):
+        raise ValueError("a queried pair is also revealed: its label would be an edge of the graph that predicts it")
+    return Masks(revealed=revealed, queried=queried, new_tasks=targets & setting.meta)
 
 
 def training_masks(
@@ -263,3 +161,50 @@ def _random_subset(pool: torch.Tensor, ratio: float, generator: torch.Generator)
     out = torch.zeros_like(pool)
     out[chosen] = True
     return out
+
+
+def draw_aux(candidates: torch.Tensor, n_rows: int, ratio: float, generator: torch.Generator) -> torch.Tensor:
+    """Per row, an independent random ``round(ratio * #candidates)`` subset of the candidate tasks.
+
+    Parameters
+    ----------
+    candidates : BoolTensor, (T,)
+        Tasks that may be drawn.
+    n_rows : int
+    ratio : float in [0, 1)
+    generator : torch.Generator (CPU), for reproducibility
+
+    Returns
+    -------
+    BoolTensor, (n_rows, T)
+    """
+    T = candidates.shape[0]
+    k = int(round(ratio * int(candidates.sum())))
+    out = torch.zeros(n_rows, T, dtype=torch.bool)
+    if k == 0 or n_rows == 0:
+        return out
+    scores = torch.rand(n_rows, T, generator=generator)
+    scores[:, ~candidates.cpu()] = 2.0  # never among the k smallest
+    chosen = scores.topk(k, dim=1, largest=False).indices
+    out.scatter_(1, chosen, True)
+    return out
+
+
+def draw_known(observed: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:
+    """Per row, an independent random ``round(ratio * #observed in the row)`` subset of its observed entries.
+
+    Parameters
+    ----------
+    observed : BoolTensor, (B, T)
+    ratio : float in [0, 1)
+    generator : torch.Generator (CPU), for reproducibility
+
+    Returns
+    -------
+    BoolTensor, (B, T), within ``observed``
+    """
+    k = torch.round(ratio * observed.sum(dim=1))
+    scores = torch.rand(observed.shape, generator=generator)
+    scores[~observed.cpu()] = 2.0  # after every observed entry
+    rank = scores.argsort(dim=1).argsort(dim=1)
+    return (rank < k[:, None].cpu()).to(observed.device) & observed

@@ -2,11 +2,11 @@
 
 A job is a JSON-able spec, run in this process (:func:`run_job`) or in a child process::
 
-    python -m metalink_dgl.experiments.cell '<spec as JSON>'
+    python -m metalink_dgl.experiments.jobs '<spec as JSON>'
 
 so that ``--jobs J`` can run J of them side by side. Training goes through
 :func:`metalink_dgl.training.train` with ``resume=True`` (an interrupted run continues
-from its ``last.pt``); scoring through :func:`metalink_dgl.pipeline.evaluate_checkpoint`.
+from its ``last.pt``); scoring through :func:`metalink_dgl.engine.evaluate_checkpoint`.
 A training job holds a lock on its run while it trains, so two grids sharing ``--runs`` (or
 a grid restarted while the children of a killed one still train) never train one run twice.
 """
@@ -26,12 +26,11 @@ from typing import IO
 
 import torch
 
-from ..config import TrainConfig
+from ..engine.config import TrainConfig
+from ..engine.run import evaluate_checkpoint, train
 from ..errors import MetaLinkError
 from ..io import atomic_write_json
-from ..pipeline import evaluate_checkpoint
 from ..provenance import provenance
-from ..training import train
 
 #: Written by a finished training job next to ``metrics.json``: wall time, commit, machine, command.
 RUN_RECORD = "run.json"

@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import __version__
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..data import ImageBank
+from ..data.episodes import FEWSHOT_SPLITS, Episode, FewShotData, load_fewshot, sample_episode
+from ..kg.masks import make_masks
+from ..kg.settings import SETTINGS
+from ..metrics import accuracy_interval
+from ..nn import MetaLink
+from .block import Block, forward_block
 from .config import TrainConfig
-from .data import ImageBank
-from .data.fewshot import FEWSHOT_SPLITS, Episode, FewShotData, load_fewshot, sample_episode
-from .device import resolve_device
-from .evaluation import forward_masks
-from .io import atomic_write_json
-from .loop import check_run_dir, fit, make_optimizer, seconds_per_epoch
-from .metrics import accuracy_interval
-from .nn import MetaLink
-from .pipeline import build_model
-from .plots import plot_history
-from .settings import SETTINGS, make_masks
+from .loop import make_optimizer
+from .seed import SeedJob
 
 #: An episode is the meta setting: new (class) tasks, labelled through the support rows only.
 EPISODE_SETTING = SETTINGS["meta"]
@@ -82,7 +78,7 @@ def episode_logits(model: MetaLink, z: torch.Tensor, episode: Episode) -> torch.
                        aux=torch.zeros_like(episode.Y, dtype=torch.bool), support=episode.support)
     support_y = episode.Y[episode.support].to(z.device)
     prototypes = support_y.T @ z[episode.support.to(z.device)] / support_y.sum(dim=0)[:, None]  # (N, D)
-    logits, _, _ = forward_masks(model, z, episode.Y, masks, task_feats=prototypes)
+    logits, _, _ = forward_block(model, Block(z, episode.Y, masks), task_feats=prototypes)
     return logits.view(-1, N)
 
 
@@ -165,52 +161,51 @@ def evaluate_fewshot_checkpoint(model: MetaLink, config: TrainConfig, seed: int,
     return evaluate_episodes(model, prepared.inputs, fixed_episodes(prepared, "test", config, seed), device)
 
 
-def train_fewshot_seed(config: TrainConfig, seed: int, run_dir: Path, prepared: FewShotPrepared, *,
-                       resume: bool = False, progress: bool = True) -> dict:
-    """Pre-train, train on episodes and test one seed into ``run_dir``; returns its ``metrics.json``.
+class FewShotJob(SeedJob):
+    """One seed of few-shot training: pre-training (kept in ``pretrain.pt``, so ``--resume`` skips a
+    finished stage 1), then episodes; validation and test on the seed's fixed episodes."""
 
-    ``pretrain.pt`` keeps the pre-trained model, so ``--resume`` skips a finished stage 1.
-    """
-    metrics_path, pretrain_path = run_dir / "metrics.json", run_dir / "pretrain.pt"
-    if check_run_dir(run_dir, resume):
-        return json.loads(metrics_path.read_text())
-    device = resolve_device(config.device)
-    torch.manual_seed(seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", {**config.to_dict(), "seed": seed, "version": __version__})
-    model = build_model(config, 0, pretrained=True).to(device)
-    generator = torch.Generator().manual_seed(seed)
-    common = dict(config=config.to_dict(), seed=seed, task_names=[])
-    if resume and pretrain_path.exists():
-        state = load_checkpoint(pretrain_path)
-        model.load_state_dict(state["state_dict"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        pretrain_losses = json.loads(state["history"])
-    else:
-        pretrain_losses = pretrain(model, prepared, config, generator, device, progress)
-        save_checkpoint(pretrain_path, state_dict=model.state_dict(), generator=generator.get_state(),
-                        torch_rng=torch.get_rng_state(), history=json.dumps(pretrain_losses), **common)
+    metric = "accuracy"
+    loss_name = "cross-entropy (query rows)"
 
-    optimizer = make_optimizer(model.parameters(), config, config.lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    val_episodes, test_episodes = (fixed_episodes(prepared, s, config, seed) for s in ("val", "test"))
-    history, best = fit(
-        model, optimizer, scheduler, generator, run_dir, epochs=config.epochs, metric="accuracy", common=common,
-        run_epoch=lambda: episodic_epoch(model, prepared, config, optimizer, generator, device, progress),
-        validate=lambda: evaluate_episodes(model, prepared.inputs, val_episodes, device)["accuracy"],
-        resume=resume, progress=progress, desc=f"seed {seed}")
+    def __init__(self, config: TrainConfig, prepared: FewShotPrepared, seed: int):
+        self.config, self.prepared, self.seed = config, prepared, seed
+        self.pretrain_losses: list[float] = []
+        self.val_episodes, self.test_episodes = (fixed_episodes(prepared, s, config, seed) for s in ("val", "test"))
 
-    model.load_state_dict(load_checkpoint(run_dir / "best.pt")["state_dict"])
-    test = evaluate_episodes(model, prepared.inputs, test_episodes, device)
-    metrics = {"seed": seed, "setting": "episodes", "dataset": config.dataset, "metric": "accuracy",
-               "ways": config.ways, "shots": config.shots, "query": config.query, "layers": config.layers,
-               "best_epoch": best["epoch"], "val_accuracy": best["val_accuracy"],
-               "test_accuracy": test["accuracy"], "test_ci95": test["ci95"], "test": test,
-               "pretrain_loss": pretrain_losses[-1] if pretrain_losses else None,
-               "seconds_per_epoch": seconds_per_epoch(history)}
-    atomic_write_json(metrics_path, metrics)
-    title = (f"{config.ways}-way {config.shots}-shot | L={config.layers} | seed {seed} | "
-             f"test {100 * test['accuracy']:.1f} ± {100 * test['ci95']:.1f}")
-    plot_history(history, run_dir / "history.png", title, "accuracy", loss="cross-entropy (query rows)")
-    return metrics
+    def checkpoint_extras(self) -> dict:
+        return dict(task_names=[])
+
+    def before_fit(self, model, generator, run_dir, common, *, resume, device, progress) -> None:
+        path = run_dir / "pretrain.pt"
+        if resume and path.exists():
+            state = load_checkpoint(path)
+            model.load_state_dict(state["state_dict"])
+            generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            self.pretrain_losses = json.loads(state["history"])
+            return
+        self.pretrain_losses = pretrain(model, self.prepared, self.config, generator, device, progress)
+        save_checkpoint(path, state_dict=model.state_dict(), generator=generator.get_state(),
+                        torch_rng=torch.get_rng_state(), history=json.dumps(self.pretrain_losses), **common)
+
+    def run_epoch(self, model, optimizer, generator, device, progress) -> float:
+        return episodic_epoch(model, self.prepared, self.config, optimizer, generator, device, progress)
+
+    def validate(self, model, device) -> float:
+        return evaluate_episodes(model, self.prepared.inputs, self.val_episodes, device)["accuracy"]
+
+    def test(self, model, device) -> dict:
+        return evaluate_episodes(model, self.prepared.inputs, self.test_episodes, device)
+
+    def summary(self, best: dict, test: dict) -> dict:
+        config = self.config
+        return {"setting": "episodes", "dataset": config.dataset, "metric": "accuracy", "ways": config.ways,
+                "shots": config.shots, "query": config.query, "layers": config.layers, "best_epoch": best["epoch"],
+                "val_accuracy": best["val_accuracy"], "test_accuracy": test["accuracy"], "test_ci95": test["ci95"],
+                "test": test, "pretrain_loss": self.pretrain_losses[-1] if self.pretrain_losses else None}
+
+    def title(self, test: dict) -> str:
+        config = self.config
+        return (f"{config.ways}-way {config.shots}-shot | L={config.layers} | seed {self.seed} | "
+                f"test {100 * test['accuracy']:.1f} ± {100 * test['ci95']:.1f}")

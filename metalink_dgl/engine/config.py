@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from .errors import MetaLinkError
-from .nn import EDGE_PREDICTORS, ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
-from .nn.vision import IMAGE_ENCODERS
-from .settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
+from ..errors import MetaLinkError
+from ..kg.settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
+from ..nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
 
 #: ``--dataset`` names read from ``--data-root`` instead of a CSV.
 IMAGE_DATASETS = ("coco", "fewshot")

@@ -1,0 +1,100 @@
+"""The engine's two entry points: :func:`train` (every seed of a config, then ``summary.json``)
+and :func:`evaluate_checkpoint` (the test metric of a saved model).
+
+``train(config)`` runs one seed after another into ``<out>/seed_<k>/`` through
+:func:`~metalink_dgl.engine.seed.run_seed`, with the multi-task stage (molecules, COCO) or the
+few-shot stage, and writes ``<out>/summary.json`` with mean and std over seeds:
+
+* ``config.json`` (resolved), ``split.json``, ``draw.json`` (held-out tasks, support rows,
+  auxiliary pairs of every validation/test example);
+* ``history.json`` (per-epoch loss, validation metric, time), ``last.pt`` (model,
+  optimizer, scheduler and RNG states, rewritten atomically every epoch: ``--resume``
+  continues from it), ``best.pt`` (the best-validation model);
+* ``metrics.json``: the test metric at the best validation epoch (ROC-AUC for molecules,
+  ``test_roc_auc``; mAP for COCO, ``test_map``; few-shot accuracy).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+
+from ..device import resolve_device
+from ..errors import MetaLinkError
+from ..io import atomic_write_json
+from ..kg.eval_draw import EvalDraw
+from ..kg.settings import check_aux_ratio, get_setting
+from ..provenance import provenance
+from .build import load_model, prepare_data
+from .config import TrainConfig
+from .evaluate import evaluate
+from .fewshot import FewShotJob, evaluate_fewshot_checkpoint, prepare_fewshot
+from .loop import summarize
+from .multitask import MultitaskJob
+from .seed import run_seed
+
+
+def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> dict:
+    """Train every seed of ``config`` into ``config.out``; returns the summary over seeds."""
+    config.validate()
+    resolve_device(config.device)  # fail before featurizing
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(config.out)
+    if config.kind == "fewshot":
+        prepared = prepare_fewshot(config)
+        start = partial(FewShotJob, config, prepared)
+        sizes = {"n_images": len(prepared.data.paths),
+                 "n_classes": {k: len(v.class_names) for k, v in prepared.data.splits.items()}}
+    else:
+        data = prepare_data(config, progress=progress)
+        start = partial(MultitaskJob, config, data)
+        count = "n_molecules" if config.kind == "molecules" else "n_images"
+        sizes = {count: len(data.dataset), "n_tasks": data.dataset.n_tasks}
+    per_seed = [run_seed(config, seed, out / f"seed_{seed}", start, resume=resume, progress=progress)
+                for seed in config.seeds]
+    metric = per_seed[0]["metric"]
+    summary = {"config": config.to_dict(), **provenance(),
+               "dataset": config.dataset if config.kind == "fewshot" else data.dataset.name, **sizes,
+               **summarize(per_seed, metric)}
+    if config.kind == "fewshot":
+        summary["test_ci95"] = [m["test_ci95"] for m in per_seed]
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = None, cache_dir: str | None = None,
+                        device: str = "auto", progress: bool = False) -> dict:
+    """Test metric of a checkpoint: ROC-AUC (mAP for COCO) on the split and draw saved in it, or
+    few-shot accuracy on the seed's test episodes.
+
+    ``aux_ratio`` scores the same test examples with each revealing that fraction of the
+    auxiliary tasks instead (a fresh draw with the run's seed; Figure 4 of the paper).
+    """
+    if aux_ratio is not None:
+        check_aux_ratio(aux_ratio)  # before loading and featurizing anything
+    dev = resolve_device(device)
+    model, config, ckpt = load_model(path, dev)
+    if config.kind == "fewshot":
+        return evaluate_fewshot_checkpoint(model, config, int(ckpt["seed"]), dev)
+    data = prepare_data(config, progress=progress, cache_dir=cache_dir)
+    if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
+        raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
+                            "(different tasks or examples)")
+    setting = get_setting(config.setting)
+    draw = EvalDraw.from_state(ckpt["draw"])
+    if aux_ratio is not None:
+        split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
+        draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
+                               heldout_ratio=config.heldout_ratio, shots=config.shots,
+                               heldout_pick=config.heldout_tasks, source=str(path))
+    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting, draw,
+                    data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric)
+
+
+def _n_rows(split: dict) -> int:
+    return sum(len(v) for v in split.values())

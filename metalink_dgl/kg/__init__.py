@@ -1,0 +1,20 @@
+"""The knowledge graph of a minibatch: its schema, the four settings as masks, the graph itself,
+and the fixed evaluation draw.
+
+    settings.SETTINGS -> masks.make_masks / training_masks -> build.build_knowledge_graph
+    eval_draw.EvalDraw: the seeded held-out tasks, support rows and auxiliary pairs of a split
+"""
+
+from .build import build_knowledge_graph, revealed_matrix
+from .eval_draw import EvalDraw, draw_support
+from .masks import Masks, draw_aux, draw_known, make_masks, training_masks
+from .schema import DATA, LABEL, LABEL_FEATS, LABELS, REV_LABELS, TASK, encode_labels
+from .settings import HELDOUT_PICKS, SETTINGS, Setting, check_aux_ratio, get_setting, split_tasks
+
+__all__ = [
+    "DATA", "TASK", "LABELS", "REV_LABELS", "LABEL", "LABEL_FEATS", "encode_labels",
+    "build_knowledge_graph", "revealed_matrix",
+    "Setting", "SETTINGS", "HELDOUT_PICKS", "get_setting", "check_aux_ratio", "split_tasks",
+    "Masks", "make_masks", "training_masks", "draw_aux", "draw_known",
+    "EvalDraw", "draw_support",
+]
