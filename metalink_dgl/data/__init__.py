@@ -3,7 +3,7 @@ image datasets (MS-COCO multi-label, few-shot class folders) and the image bank 
 
 >>> from metalink_dgl.data import load_dataset, featurize, make_split
 >>> ds = load_dataset("sider")                         # 1427 molecules x 27 tasks
->>> graphs = featurize(ds.subset(range(8)), progress=False)
+>>> graphs = featurize(ds.subset(range(8)), progress=False, cache=False)
 >>> graphs.batch([0, 3]).batch_size
 2
 >>> split = make_split(ds.smiles, "scaffold", seed=0)  # balanced Bemis-Murcko scaffold split

@@ -52,7 +52,7 @@ def test_edge_type_mpnn_matches_dgllife_outputs_and_gradients(edges):
 @pytest.mark.parametrize("name", sorted(ENCODERS))
 def test_every_encoder_embeds_each_molecule_once(name):
     g = _batch(ENCODERS[name].featurizer, n=10)
-    encoder = build_encoder(name, hidden=32).eval()
+    encoder = build_encoder(name, FEATURIZERS[ENCODERS[name].featurizer], hidden=32).eval()
     z = encoder(g)
     assert z.shape == (g.batch_size, 32) and torch.isfinite(z).all()
     # a molecule's embedding does not depend on the rest of the batch

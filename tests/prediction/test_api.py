@@ -230,7 +230,7 @@ def test_revealing_half_of_each_compounds_labels_beats_revealing_none(tmp_path, 
 
 
 def test_the_input_is_streamed_in_chunks_of_whole_minibatches(tmp_path, sider, untrained_checkpoint, monkeypatch):
-    import metalink_dgl.prediction as prediction
+    import metalink_dgl.prediction.api as prediction
 
     sizes = []
 
