@@ -39,7 +39,7 @@ def render(rows: list[dict], title: str) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         ci = ", ".join(f"± {100 * c:.2f}" for c in r["test_ci95"]) if r["test_ci95"] else "—"
-        lines.append(f"| {r['run']} | {r['setting']} | {r['layers']} | {r['encoder']} | {METRIC_NAMES[r["metric"]]} | "
+        lines.append(f"| {r['run']} | {r['setting']} | {r['layers']} | {r['encoder']} | {METRIC_NAMES[r['metric']]} | "
                      f"{100 * r['test']['mean']:.2f} ± {100 * r['test']['std']:.2f} | {ci} | {r['seeds']} | "
                      f"{r['commit']} |")
     return "\n".join(lines) + "\n"

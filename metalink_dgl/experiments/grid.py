@@ -1,4 +1,4 @@
-"""An experiment YAML -> a grid of training runs, each a :class:`~metalink_dgl.config.TrainConfig`.
+"""An experiment YAML -> a grid of training runs, each a :class:`~metalink_dgl.engine.TrainConfig`.
 
 A config file names the datasets, settings, seeds and methods of one paper table or
 figure; every run is one training call (one seed, one number of KG layers) built as::

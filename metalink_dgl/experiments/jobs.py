@@ -5,7 +5,7 @@ A job is a JSON-able spec, run in this process (:func:`run_job`) or in a child p
     python -m metalink_dgl.experiments.jobs '<spec as JSON>'
 
 so that ``--jobs J`` can run J of them side by side. Training goes through
-:func:`metalink_dgl.training.train` with ``resume=True`` (an interrupted run continues
+:func:`metalink_dgl.engine.train` with ``resume=True`` (an interrupted run continues
 from its ``last.pt``); scoring through :func:`metalink_dgl.engine.evaluate_checkpoint`.
 A training job holds a lock on its run while it trains, so two grids sharing ``--runs`` (or
 a grid restarted while the children of a killed one still train) never train one run twice.

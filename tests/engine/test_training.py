@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,3 +165,16 @@ def test_baselines_train_on_the_same_draw_and_reload(tmp_path, monkeypatch, mode
     assert draw[0] == draw[1]  # scored on the same pairs as MetaLink
     again = evaluate_checkpoint(tmp_path / "run" / "seed_0" / "best.pt", device="cpu")
     assert again["roc_auc"] == summary["test_roc_auc"]["values"][0] and again["n_tasks_scored"] > 0
+
+
+def test_a_checkpoint_written_before_the_restructure_loads_and_scores_the_same():
+    """``data/sider_relational_v0.1.0.pt`` was trained at 94db211, when the package was 17 flat modules;
+    the JSON beside it holds that code's test result."""
+    folder = Path(__file__).parent / "data"
+    expected = json.loads((folder / "sider_relational_v0.1.0.json").read_text())["test"]
+    model, config, _ = load_model(folder / "sider_relational_v0.1.0.pt")
+    assert config.setting == "relational" and config.hidden == 16 and model.layers == 2
+    result = evaluate_checkpoint(folder / "sider_relational_v0.1.0.pt", device="cpu")
+    assert result["n_tasks_scored"] == expected["n_tasks_scored"]
+    assert result["roc_auc"] == pytest.approx(expected["roc_auc"], abs=1e-6)
+    assert result["per_task"] == pytest.approx(expected["per_task"], abs=1e-6)
