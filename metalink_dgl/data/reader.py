@@ -93,6 +93,17 @@ def read_table(path: Path, source: str) -> Frame:
     return Frame(header, np.concatenate([f.cells for f in frames]), np.concatenate([f.lines for f in frames]))
 
 
+def count_lines(path: Path) -> int | None:
+    """Lines after the header, a cheap upper bound of the records (a progress bar's total); None if the file
+    cannot be read to the end."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            return max(sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b"")) - 1, 0)
+    except (OSError, EOFError):
+        return None
+
+
 def check_header(header: Sequence[str], source: str) -> None:
     """Raise :class:`MetaLinkError` if a non-empty column name occurs twice in ``header`` (line 1)."""
     seen: set[str] = set()

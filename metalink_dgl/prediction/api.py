@@ -46,7 +46,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import MoleculeDataset, MoleculeGraphs, featurize, load_dataset
-from ..data.reader import Frame, read_chunks, read_header
+from ..data.reader import Frame, count_lines, read_chunks, read_header
 from ..device import resolve_device
 from ..engine.block import Block, Support, forward_block
 from ..engine.build import load_model
@@ -295,7 +295,7 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
         with _text_writer(fh, gz=output.name.lower().endswith(".gz")) as text:
             writer = csv.writer(text, lineterminator="\n")
             writer.writerow(predictor.header())
-            with tqdm(total=_count_records(Path(input_csv)), desc="predict", unit="mol",
+            with tqdm(total=count_lines(Path(input_csv)), desc="predict", unit="mol",
                       disable=None if progress else True) as bar:
                 for frame in read_chunks(Path(input_csv), source, columns.n_columns,
                                          predictor.batch_size * batches_per_chunk):
@@ -329,13 +329,3 @@ def _text_writer(fh: IO[bytes], gz: bool) -> Iterator[IO[str]]:
     finally:
         text.flush()
         text.detach()
-
-
-def _count_records(path: Path) -> int | None:
-    """Lines after the header (the progress bar's total); None if the file cannot be read to the end."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fh:
-            return max(sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b"")) - 1, 0)
-    except (OSError, EOFError):
-        return None
