@@ -139,8 +139,8 @@ def bench_dataset(name: str, args, device: torch.device) -> dict:
         for key in (MODELS if i % 2 == 0 else MODELS[::-1]):  # ABBA: neither model always runs first
             run = runs[key]
             start = time.perf_counter()
-            train_epoch(run.model, data, rows, run.setting, seen, run.config, run.optimizer, run.generator, device,
-                        progress=False)
+            train_epoch(run.model, data.inputs, data.Y, rows, run.setting, seen, run.config, run.optimizer,
+                        run.generator, device, progress=False)
             epoch_s[key].append(time.perf_counter() - start)
             profiles[key].append(profiled_epoch(run, data, rows, seen, device))
             print(f"  {name} round {i + 1}/{args.rounds} {key}: epoch {epoch_s[key][-1]:.2f} s, "

@@ -56,8 +56,8 @@ def bench(args, root: Path, device: torch.device) -> dict:
     def epoch(key: str) -> float:
         config, model, optimizer, generator = runs[key]
         start = time.perf_counter()
-        train_epoch(model, data, rows, get_setting(config.setting), seen, config, optimizer, generator, device,
-                    progress=False)
+        train_epoch(model, data.inputs, data.Y, rows, get_setting(config.setting), seen, config, optimizer, generator,
+                    device, progress=False)
         return time.perf_counter() - start
 
     for key in MODELS:  # warm-up: allocator, kernels, file cache

@@ -65,7 +65,7 @@ def main() -> None:
         scored = score_rows(model, data.inputs, Y, ckpt["split"]["test"], draw.aux["test"], setting, draw.heldout,
                             draw.support, support_shown=draw.support_shown, batch_size=config.batch_size,
                             device=torch.device("cpu"))
-        return METRICS["roc_auc"](scored["y_true"], scored["prob"], scored["task"].astype(np.int64),
+        return METRICS["roc_auc"](scored["y_true"], scored["pred"], scored["task"].astype(np.int64),
                                   data.dataset.task_names)["roc_auc"]
 
     rows = ckpt["split"]["test"][:config.batch_size]

@@ -54,7 +54,7 @@ def assert_queried_labels_unused(run, Y: torch.Tensor) -> dict:
     flipped = Y.clone()
     flipped[queried] = 1 - flipped[queried]
     again = run(flipped)
-    assert np.array_equal(base["row"], again["row"]) and np.array_equal(base["prob"], again["prob"])
+    assert np.array_equal(base["row"], again["row"]) and np.array_equal(base["pred"], again["pred"])
     return base
 
 

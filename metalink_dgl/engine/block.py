@@ -68,18 +68,22 @@ class Block:
     z : Tensor, (B, D)
         Data embeddings (``model.embed``), on the model's device.
     Y : Tensor, (B, T)
-        Labels (CPU), NaN where unknown.
+        Labels (CPU) in model units (continuous ones standardised), NaN where unknown.
     masks : Masks
         Revealed and queried pairs, new tasks.
+    continuous : BoolTensor, (T,), optional
+        Continuous tasks; None when every task is binary.
     """
 
     z: torch.Tensor
     Y: torch.Tensor
     masks: Masks
+    continuous: torch.Tensor | None = None
 
     @classmethod
     def assemble(cls, setting: Setting, targets: torch.Tensor, z: torch.Tensor, Y: torch.Tensor, aux: torch.Tensor,
-                 *, support: Support | None = None, queried: torch.Tensor | None = None) -> Block:
+                 *, support: Support | None = None, queried: torch.Tensor | None = None,
+                 continuous: torch.Tensor | None = None) -> Block:
         """The support rows (if any) followed by R query rows, with the masks of ``setting``.
 
         Parameters
@@ -98,6 +102,8 @@ class Block:
         queried : BoolTensor, (R, T), optional
             Pairs of the query rows to predict instead of the setting's (see
             :func:`~metalink_dgl.kg.make_masks`); support rows are never queried.
+        continuous : BoolTensor, (T,), optional
+            Continuous tasks (None: all binary).
         """
         S, T = (0 if support is None else len(support)), Y.shape[1]
         if S:
@@ -107,13 +113,13 @@ class Block:
             queried = torch.cat([none, queried])
         masks = make_masks(Y, setting, targets=targets, aux=torch.cat([none, aux]),
                            support=torch.arange(len(Y)) < S, queried=queried)
-        return cls(z, Y, masks)
+        return cls(z, Y, masks, continuous)
 
     def graph(self) -> BlockGraph:
         """The knowledge graph of the revealed labels and the queried pairs."""
         device = self.z.device
         rows, tasks = self.masks.queried.nonzero(as_tuple=True)
-        kg = build_knowledge_graph(self.masks.revealed.to(device), self.Y.to(device))
+        kg = build_knowledge_graph(self.masks.revealed.to(device), self.Y.to(device), self.continuous)
         T = self.Y.shape[1]
         task_ids = torch.where(self.masks.new_tasks, torch.full((T,), -1), torch.arange(T)).to(device)
         return BlockGraph(kg, task_ids, rows, tasks)

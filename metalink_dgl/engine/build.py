@@ -20,7 +20,10 @@ from ..data import (
     load_coco,
     load_dataset,
 )
+from ..data.scaling import LabelScaler
 from ..errors import MetaLinkError
+from ..kg.schema import label_feats
+from ..metrics import selection_metric
 from ..nn import (
     ENCODERS,
     MODELS,
@@ -42,13 +45,20 @@ class Prepared:
 
     ``inputs`` is the input bank of the rows: featurized molecule graphs or an image bank,
     both giving the encoder input of a minibatch as ``inputs.batch(idx, train)``. ``metric``
-    is the dataset's metric (a key of :data:`metalink_dgl.metrics.METRICS`).
+    is the dataset's model-selection metric (``roc_auc``, ``r2`` or ``score``:
+    :func:`metalink_dgl.metrics.selection_metric`; ``map`` for COCO). ``continuous`` (T,)
+    marks the continuous tasks, whose ``Y`` is in original units.
     """
 
     dataset: MoleculeDataset | ImageDataset
     inputs: MoleculeGraphs | ImageBank
     Y: torch.Tensor
     metric: str = "roc_auc"
+    continuous: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.continuous is None:
+            self.continuous = torch.zeros(self.Y.shape[1], dtype=torch.bool)
 
 
 def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | None = None) -> Prepared:
@@ -65,12 +75,15 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
         dataset = dataset.subset(keep)
     graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
                        progress=progress)
-    return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)))
+    continuous = np.asarray(dataset.continuous, dtype=bool)
+    return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)),
+                    selection_metric(continuous), torch.from_numpy(continuous))
 
 
-def build_model(config: TrainConfig, n_tasks: int,
-                pretrained: bool = False) -> MetaLink | LabelsAsFeatures | BaselinePlusPlus:
-    """The model that ``config`` describes (MetaLink or a baseline), for ``n_tasks`` task heads.
+def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False,
+                continuous: bool = False) -> MetaLink | LabelsAsFeatures | BaselinePlusPlus:
+    """The model that ``config`` describes (MetaLink or a baseline), for ``n_tasks`` task heads;
+    ``continuous``: some task is continuous (the wider edge label feature of :func:`~metalink_dgl.kg.label_feats`).
 
     With ``pretrained``, an image backbone starts from ``config.pretrained`` (a local file;
     without one it is randomly initialised, and the log says so).
@@ -88,7 +101,11 @@ def build_model(config: TrainConfig, n_tasks: int,
     if config.model == "metalink":
         return MetaLink(encoder, n_tasks, config.hidden, layers=config.layers,
                         edge_pred=config.edge_pred, shared_weights=config.shared_weights,
-                        new_task_init=config.new_task_init, message=config.message)
+                        new_task_init=config.new_task_init, message=config.message,
+                        edge_feats=label_feats(continuous))
+    if continuous and config.model == "baseline++":
+        raise MetaLinkError("--model baseline++ fits new-task heads on binary support labels; this dataset has "
+                            "continuous tasks (use MetaLink)")
     return MODELS[config.model](encoder, n_tasks, config.hidden)
 
 
@@ -108,7 +125,8 @@ def load_model(path: str | os.PathLike,
         config = TrainConfig.from_dict(ckpt["config"]).validate()
     except (MetaLinkError, TypeError) as err:
         raise MetaLinkError(f"{path}: {err}") from None
-    model = build_model(config, len(ckpt["task_names"]))
+    scaler = LabelScaler.from_state(ckpt.get("scaler"), len(ckpt["task_names"]))
+    model = build_model(config, len(ckpt["task_names"]), continuous=scaler.any_continuous)
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.scaling import LabelScaler
 from ..kg.eval_draw import EvalDraw
 from ..kg.settings import Setting
-from ..metrics import METRICS
+from ..metrics import METRICS, task_metrics
 from .block import Block, as_rows, embed_support, forward_block
 
 
 @torch.no_grad()
 def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Tensor, setting: Setting,
                targets: torch.Tensor, support: torch.Tensor, *, support_shown: torch.Tensor | None = None,
-               batch_size: int, device: torch.device) -> dict:
+               batch_size: int, device: torch.device, scaler: LabelScaler | None = None) -> dict:
     """Predict every queried pair of ``rows`` (in eval mode) under the fixed draw.
 
     Each block is the ``support`` rows (showing their labels on ``targets``; meta settings)
@@ -25,6 +26,7 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     inputs : MoleculeGraphs or ImageBank
         Encoder inputs of the dataset's rows (``inputs.batch(idx)``).
     Y : Tensor, (N, T)
+        Labels in model units (continuous ones standardised by ``scaler``).
     rows : LongTensor, (R,)
         Dataset rows to score.
     aux : BoolTensor, (R, T)
@@ -34,34 +36,47 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     support_shown : BoolTensor, (S, T), optional
         Which labels of the support rows are shown (:class:`~metalink_dgl.kg.EvalDraw`);
         default all of them.
+    scaler : LabelScaler, optional
+        How ``Y`` was standardised; default: every task binary.
 
     Returns
     -------
-    dict of ndarrays, each (Q,): ``row`` (dataset row), ``task``, ``y_true``, ``prob``.
+    dict of ndarrays, each (Q,): ``row`` (dataset row), ``task``, ``y_true`` and ``pred``: the label
+    and a probability for a binary task, the label and the prediction in original units for a
+    continuous one.
     """
+    scaler = LabelScaler.identity(Y.shape[1]) if scaler is None else scaler
     model.eval()
     support_rows = embed_support(model, inputs, Y, support, support_shown, batch_size=batch_size, device=device)
-    out: dict[str, list] = {"row": [], "task": [], "y_true": [], "prob": []}
+    out: dict[str, list] = {"row": [], "task": [], "y_true": [], "pred": []}
     for start in range(0, len(rows), batch_size):
         query = rows[start:start + batch_size]
         block = Block.assemble(setting, targets, model.embed(inputs.batch(query).to(device)), Y[query],
-                               aux[start:start + batch_size], support=support_rows)
+                               aux[start:start + batch_size], support=support_rows,
+                               continuous=scaler.edge_continuous)
         logits, r, t = forward_block(model, block)
         out["row"].append(torch.cat([support, query])[r].numpy())
         out["task"].append(t.numpy())
-        out["y_true"].append(block.Y[r, t].numpy())
-        out["prob"].append(torch.sigmoid(logits).cpu().numpy())
+        out["y_true"].append(scaler.inverse(block.Y[r, t], t).numpy())
+        out["pred"].append(scaler.output(logits, t).numpy())
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
 
 def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: Setting, draw: EvalDraw,
-             task_names: list[str], *, batch_size: int, device: torch.device, metric: str = "roc_auc") -> dict:
-    """``metric`` (a key of :data:`metalink_dgl.metrics.METRICS`: per-task ROC-AUC or average
-    precision, averaged over tasks) of ``model`` on ``rows`` under the fixed ``draw``.
+             task_names: list[str], *, batch_size: int, device: torch.device, metric: str = "roc_auc",
+             scaler: LabelScaler | None = None) -> dict:
+    """The metrics of ``model`` on ``rows`` under the fixed ``draw``: average precision (``metric="map"``,
+    COCO) or :func:`metalink_dgl.metrics.task_metrics` (ROC-AUC per binary task; RMSE, MAE, R2 and
+    Pearson r per continuous task, in original units).
 
-    The target tasks are the held-out ones in the meta settings and all tasks otherwise.
+    ``Y`` is in model units (``scaler``). The target tasks are the held-out ones in the meta
+    settings and all tasks otherwise.
     """
     targets = draw.heldout if setting.meta else torch.ones_like(draw.heldout)
     scored = score_rows(model, inputs, Y, as_rows(rows), aux, setting, targets, draw.support,
-                        support_shown=draw.support_shown, batch_size=batch_size, device=device)
-    return METRICS[metric](scored["y_true"], scored["prob"], scored["task"].astype(np.int64), task_names)
+                        support_shown=draw.support_shown, batch_size=batch_size, device=device, scaler=scaler)
+    task = scored["task"].astype(np.int64)
+    if metric in METRICS and metric != "roc_auc":
+        return METRICS[metric](scored["y_true"], scored["pred"], task, task_names)
+    continuous = np.zeros(len(task_names), dtype=bool) if scaler is None else scaler.continuous.numpy()
+    return task_metrics(scored["y_true"], scored["pred"], task, task_names, continuous)

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import torch
 
+from ..data.scaling import LabelScaler
 from ..device import resolve_device
 from ..errors import MetaLinkError
 from ..io import atomic_write_json
@@ -82,9 +83,11 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
     if config.kind == "fewshot":
         return evaluate_fewshot_checkpoint(model, config, int(ckpt["seed"]), dev)
     data = prepare_data(config, progress=progress, cache_dir=cache_dir)
-    if data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"]):
+    scaler = LabelScaler.from_state(ckpt.get("scaler"), len(ckpt["task_names"]))
+    if (data.dataset.task_names != list(ckpt["task_names"]) or len(data.dataset) != _n_rows(ckpt["split"])
+            or not torch.equal(data.continuous, scaler.continuous)):
         raise MetaLinkError(f"{path}: the dataset {config.dataset!r} no longer matches the checkpoint "
-                            "(different tasks or examples)")
+                            "(different tasks, task types or examples)")
     setting = get_setting(config.setting)
     draw = EvalDraw.from_state(ckpt["draw"])
     if aux_ratio is not None:
@@ -92,8 +95,9 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
         draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
                                heldout_ratio=config.heldout_ratio, shots=config.shots,
                                heldout_pick=config.heldout_tasks, source=str(path))
-    return evaluate(model, data.inputs, data.Y, ckpt["split"]["test"], draw.aux["test"], setting, draw,
-                    data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric)
+    return evaluate(model, data.inputs, scaler.transform(data.Y), ckpt["split"]["test"], draw.aux["test"], setting,
+                    draw, data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric,
+                    scaler=scaler)
 
 
 def _n_rows(split: dict) -> int:

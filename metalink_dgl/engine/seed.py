@@ -36,12 +36,15 @@ class SeedJob:
         ``"accuracy"``).
     n_tasks : int
         Task heads of the model.
+    continuous : bool
+        Some task is continuous (the model's edge label feature is wider).
     loss_name : str
         The loss, for the history plot.
     """
 
     metric: str = "roc_auc"
     n_tasks: int = 0
+    continuous: bool = False
     loss_name: str = "BCE (queried pairs)"
 
     def write_inputs(self, run_dir: Path) -> None:
@@ -97,7 +100,7 @@ def run_seed(config: TrainConfig, seed: int, run_dir: Path, start, *, resume: bo
     atomic_write_json(run_dir / "config.json", {**config.to_dict(), "seed": seed, "version": __version__})
     job.write_inputs(run_dir)
 
-    model = build_model(config, job.n_tasks, pretrained=True).to(device)
+    model = build_model(config, job.n_tasks, pretrained=True, continuous=job.continuous).to(device)
     generator = torch.Generator().manual_seed(seed)
     common = dict(config=config.to_dict(), seed=seed, **job.checkpoint_extras())
     job.before_fit(model, generator, run_dir, common, resume=resume, device=device, progress=progress)

@@ -8,11 +8,23 @@ and the fixed evaluation draw.
 from .build import build_knowledge_graph, revealed_matrix
 from .eval_draw import EvalDraw, draw_support
 from .masks import Masks, draw_aux, draw_known, make_masks, training_masks
-from .schema import DATA, LABEL, LABEL_FEATS, LABELS, REV_LABELS, TASK, encode_labels
+from .schema import (
+    DATA,
+    LABEL,
+    LABEL_FEATS,
+    LABELS,
+    MIXED_LABEL_FEATS,
+    REV_LABELS,
+    TASK,
+    decode_labels,
+    encode_labels,
+    label_feats,
+)
 from .settings import HELDOUT_PICKS, SETTINGS, Setting, check_aux_ratio, get_setting, split_tasks
 
 __all__ = [
-    "DATA", "TASK", "LABELS", "REV_LABELS", "LABEL", "LABEL_FEATS", "encode_labels",
+    "DATA", "TASK", "LABELS", "REV_LABELS", "LABEL", "LABEL_FEATS", "MIXED_LABEL_FEATS", "label_feats",
+    "encode_labels", "decode_labels",
     "build_knowledge_graph", "revealed_matrix",
     "Setting", "SETTINGS", "HELDOUT_PICKS", "get_setting", "check_aux_ratio", "split_tasks",
     "Masks", "make_masks", "training_masks", "draw_aux", "draw_known",

@@ -28,7 +28,8 @@ from .prototypes import label_mean_difference
 class LabelsAsFeatures(TaskHeadModel):
     r"""Revealed labels as input features: :math:`w_j^\top \mathrm{ReLU}(V [z_i \| y_i \| m_i]) + b_j`.
 
-    ``y_i`` (T,) holds example i's revealed labels (+1/-1, 0 if not revealed) and ``m_i``
+    ``y_i`` (T,) holds example i's revealed labels (+1/-1 for a binary task, the standardised value
+    for a continuous one, 0 if not revealed) and ``m_i``
     (T,) their mask. A new task has no column in the input and no head, so this model only
     runs in the standard and relational settings.
 
@@ -54,7 +55,7 @@ class LabelsAsFeatures(TaskHeadModel):
         self.reset_heads()
 
     def score_pairs(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
-                dst: torch.Tensor) -> torch.Tensor:
+                    dst: torch.Tensor) -> torch.Tensor:
         """Logits (Q,) of the queried pairs; ``task_ids`` must list every task, in order."""
         if (task_ids < 0).any():
             raise MetaLinkError("model labels-as-features has no head for new tasks: "
@@ -111,7 +112,7 @@ class BaselinePlusPlus(TaskHeadModel):
         nn.init.constant_(self.scale, self.initial_scale)
 
     def score_pairs(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
-                dst: torch.Tensor) -> torch.Tensor:
+                    dst: torch.Tensor) -> torch.Tensor:
         """Logits (Q,) of the queried pairs; heads of new tasks are fitted on their revealed labels first."""
         new = task_ids < 0
         weight = self.task_weight[task_ids.clamp(min=0)]

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..kg.schema import DATA, TASK
+from ..kg.schema import DATA, LABEL_FEATS, TASK
 from ..kg.settings import Setting
 from .conv import MetaLinkConv
 from .heads import TaskHeadModel
@@ -98,17 +98,21 @@ class MetaLink(TaskHeadModel):
         Initial features of new task nodes (see above).
     message : {"add", "gated"}
         Message function of the KG layers (:class:`~metalink_dgl.nn.LabelSAGEConv`; default eq. 3).
+    edge_feats : int
+        Width of the edge label feature: 1 when every task is binary, 3 with continuous tasks
+        (:func:`metalink_dgl.kg.label_feats`).
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
                  edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
-                 message: str = "add"):
+                 message: str = "add", edge_feats: int = LABEL_FEATS):
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
         super().__init__(encoder, n_tasks, hidden)
         self.layers = layers
         self.new_task_init = new_task_init
-        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message) for _ in range(layers))
+        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message, edge_feats=edge_feats)
+                                   for _ in range(layers))
         self.predictors = nn.ModuleList(EdgePredictor(edge_pred, hidden) for _ in range(layers + 1))
         self.reset_parameters()
 
@@ -157,7 +161,7 @@ class MetaLink(TaskHeadModel):
         return self.score_pairs(self.embed(inputs), kg, task_ids, src, dst)
 
     def score_pairs(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
-                dst: torch.Tensor, task_feats: torch.Tensor | None = None) -> torch.Tensor:
+                    dst: torch.Tensor, task_feats: torch.Tensor | None = None) -> torch.Tensor:
         """As :meth:`forward`, from precomputed data embeddings ``z`` (B, D).
 
         ``task_feats`` (T_b, D), if given, replaces :meth:`task_features` as the initial task

@@ -85,7 +85,7 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, leak_c
     hidden[r0][queried[r0]] = float("nan")
     third = run(hidden)
     keep = base["row"] != r0
-    np.testing.assert_allclose(base["prob"][keep], third["prob"][third["row"] != r0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(base["pred"][keep], third["pred"][third["row"] != r0], rtol=0, atol=1e-6)
     # but flipping revealed labels of the test rows does change predictions
     revealed_flip = data.Y.clone()
     test_rows = torch.as_tensor(rows)
@@ -93,7 +93,7 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, leak_c
     block = revealed_flip[test_rows]
     block[aux] = 1 - block[aux]
     revealed_flip[test_rows] = block
-    assert np.abs(run(revealed_flip)["prob"] - base["prob"]).max() > 1e-3  # far above summation-order noise
+    assert np.abs(run(revealed_flip)["pred"] - base["pred"]).max() > 1e-3  # far above summation-order noise
 
 
 @pytest.mark.parametrize("setting", ["meta", "relational-meta"])

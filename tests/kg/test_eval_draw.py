@@ -75,7 +75,7 @@ def test_hidden_support_labels_never_change_a_prediction(sider, untrained_checkp
     def run(labels, mask=shown):
         return score_rows(model, inputs, labels, rows, draw.aux["test"][:24], SETTINGS["relational-meta"],
                           draw.heldout, draw.support, support_shown=mask, batch_size=8,
-                          device=torch.device("cpu"))["prob"]
+                          device=torch.device("cpu"))["pred"]
 
     def flip(cells):
         flipped = Y.clone()

@@ -5,7 +5,7 @@ import dgl
 import pytest
 import torch
 
-from metalink_dgl.kg import DATA, LABEL, LABELS, TASK, build_knowledge_graph
+from metalink_dgl.kg import DATA, LABEL, LABELS, MIXED_LABEL_FEATS, TASK, build_knowledge_graph
 from metalink_dgl.nn import LabelSAGEConv, MetaLinkConv
 
 NAN = float("nan")
@@ -137,3 +137,45 @@ def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, 
     for got, want in zip(grads, ref_grads):
         torch.testing.assert_close(got, want)
     assert len(calls) == (1 if set(labels) <= {-1.0, 1.0} else 0)
+
+
+@pytest.mark.parametrize("message", ["add", "gated"])
+def test_mixed_labels_dense_reference_values_and_gradients(message):
+    """Task 0 binary, task 1 continuous (standardised values): the three-column edge feature through
+    the per-edge path equals eq. 3 written densely, in values and in gradients."""
+    Y = torch.tensor([[1.0, -0.7], [NAN, 1.3], [0.0, 0.0], [NAN, NAN]])
+    continuous = torch.tensor([False, True])
+    g = torch.Generator().manual_seed(1)
+    feats = {DATA: torch.randn(4, 8, generator=g, requires_grad=True),
+             TASK: torch.randn(2, 8, generator=g, requires_grad=True)}
+    kg = build_knowledge_graph(~torch.isnan(Y), Y, continuous)
+    y = kg.edges[LABELS[1]].data[LABEL]
+    assert y.shape == (5, MIXED_LABEL_FEATS)
+    torch.testing.assert_close(y[:, 2], continuous[kg.edges(etype=LABELS)[1]].float())
+    conv = MetaLinkConv(8, 5, message=message, edge_feats=MIXED_LABEL_FEATS)
+    out = conv(kg, feats)
+    src, dst = kg.edges(etype=LABELS)
+    ref_task = _dense_relation(conv.mods["labels"], feats[DATA], feats[TASK], src, dst, y)
+    ref_data = _dense_relation(conv.mods["rev_labels"], feats[TASK], feats[DATA], dst, src, y)
+    torch.testing.assert_close(out[TASK], ref_task)
+    torch.testing.assert_close(out[DATA], ref_data)
+    weights = torch.linspace(-1, 1, 5)
+    grads = torch.autograd.grad(((out[TASK] * weights).sum() + (out[DATA] * weights).sum()),
+                                [feats[DATA], feats[TASK], *conv.parameters()])
+    ref = torch.autograd.grad(((ref_task * weights).sum() + (ref_data * weights).sum()),
+                              [feats[DATA], feats[TASK], *conv.parameters()])
+    for a, b in zip(grads, ref):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_continuous_value_changes_the_message_and_zero_is_not_missing():
+    """A continuous label of 0.0 (the training mean) is a message, and 0.5 gives another one."""
+    continuous = torch.tensor([False, True])
+    g = torch.Generator().manual_seed(2)
+    feats = {DATA: torch.randn(2, 8, generator=g), TASK: torch.randn(2, 8, generator=g)}
+    conv = MetaLinkConv(8, 5, edge_feats=MIXED_LABEL_FEATS)
+    outs = []
+    for value in (0.0, 0.5, NAN):
+        Y = torch.tensor([[1.0, value], [NAN, NAN]])
+        outs.append(conv(build_knowledge_graph(~torch.isnan(Y), Y, continuous), feats)[TASK][1])
+    assert not torch.allclose(outs[0], outs[1]) and not torch.allclose(outs[0], outs[2])

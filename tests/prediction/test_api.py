@@ -275,4 +275,4 @@ def test_predict_agrees_with_evaluation_on_the_saved_test_draw(tmp_path, sider, 
     column = {int(j): k for k, j in enumerate(targets.nonzero().flatten())}
     got = [P[position[int(r)], column[int(t)]] for r, t in zip(expected["row"], expected["task"])]
     assert len(got) > 100
-    np.testing.assert_allclose(got, expected["prob"], atol=2e-6)
+    np.testing.assert_allclose(got, expected["pred"], atol=2e-6)

@@ -74,7 +74,7 @@ def test_coco_queried_labels_never_change_a_prediction(coco_run, leak_check):
     block = revealed[test_rows]
     block[draw.aux["test"]] = 1 - block[draw.aux["test"]]
     revealed[test_rows] = block
-    assert not np.array_equal(run(revealed)["prob"], base["prob"])  # revealed labels are used
+    assert not np.array_equal(run(revealed)["pred"], base["pred"])  # revealed labels are used
 
 
 def test_coco_checkpoint_reproduces_the_test_map(coco_run):
