@@ -10,15 +10,17 @@ from metalink_dgl.engine import IMAGE_DATASETS
 from metalink_dgl.errors import MetaLinkError
 
 
-def dataset_options(func: Callable | None = None, *, images: bool = False) -> Callable:
-    """``--dataset`` and the options that say how to read a user CSV and where to cache graphs.
+def dataset_options(func: Callable | None = None, *, images: bool = False, cache: bool = True) -> Callable:
+    """``--dataset`` and the options that say how to read a user CSV (and, with ``cache``, where to
+    cache featurized graphs).
 
     ``@dataset_options`` for commands that read molecules only; ``@dataset_options(images=True)``
-    where ``--dataset`` may also be an image dataset (coco, fewshot) read from ``--data-root``.
+    where ``--dataset`` may also be an image dataset (coco, fewshot) read from ``--data-root``;
+    ``cache=False`` for commands that never featurize.
     """
     if func is None:
-        return lambda f: dataset_options(f, images=images)
-    molecules = "Bundled dataset name (tox21, sider, toxcast) or a path to a CSV of SMILES + task columns"
+        return lambda f: dataset_options(f, images=images, cache=cache)
+    molecules = "Bundled dataset name (tox21, sider, toxcast, adme) or a path to a CSV of SMILES + task columns"
     options = [
         click.option(
             "--dataset",
@@ -32,17 +34,24 @@ def dataset_options(func: Callable | None = None, *, images: bool = False) -> Ca
             help="Comma-separated task columns of a user CSV [default: every column but the SMILES one].",
         ),
         click.option(
+            "--task-types",
+            default=None,
+            help="Force the type of task columns, e.g. 'pIC50=regression,active=binary' [default: inferred: a column "
+            "of only 0/1 is binary, any other numbers make it regression].",
+        ),
+        click.option(
             "--skip-invalid",
             is_flag=True,
             help="Drop rows RDKit cannot parse (with one warning) instead of stopping with an error.",
         ),
-        click.option(
+    ]
+    if cache:
+        options.append(click.option(
             "--cache-dir",
             type=click.Path(file_okay=False),
             default=None,
             help="Featurized-graph cache [default: $METALINK_DGL_CACHE or ~/.cache/metalink-dgl].",
-        ),
-    ]
+        ))
     for option in reversed(options):
         func = option(func)
     return func
@@ -61,3 +70,19 @@ def split_task_columns(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [c.strip() for c in value.split(",") if c.strip()]
+
+
+def parse_task_types(value: str | None) -> dict[str, str] | None:
+    """``"a=regression, b=binary"`` -> ``{"a": "regression", "b": "binary"}``; ``None`` stays ``None``.
+
+    The types themselves are checked against the task columns when the data is read.
+    """
+    if value is None:
+        return None
+    out = {}
+    for item in split_task_columns(value):
+        name, sep, kind = item.rpartition("=")
+        if not sep or not name.strip():
+            raise MetaLinkError(f"--task-types {item!r}: write each as <task column>=<binary|regression>")
+        out[name.strip()] = kind.strip()
+    return out

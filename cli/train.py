@@ -12,7 +12,7 @@ from metalink_dgl.kg import HELDOUT_PICKS, SETTINGS
 from metalink_dgl.metrics import METRIC_NAMES
 from metalink_dgl.nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
 
-from .options import dataset_options, split_task_columns
+from .options import dataset_options, parse_task_types, split_task_columns
 
 D = TrainConfig()
 
@@ -100,7 +100,7 @@ def _fmt(stats: dict) -> str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out; finished seeds are skipped.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
-def command(task_columns, split_kind, seeds, extra_seeds, out, resume, no_progress, **options):
+def command(task_columns, task_types, split_kind, seeds, extra_seeds, out, resume, no_progress, **options):
     """Train MetaLink on a dataset in one of the four settings (few-shot: N-way K-shot episodes) and report
     the test metric: ROC-AUC (molecules), mAP (coco) or accuracy with its 95% interval (fewshot)."""
     from metalink_dgl.engine import train
@@ -108,7 +108,8 @@ def command(task_columns, split_kind, seeds, extra_seeds, out, resume, no_progre
     if extra_seeds and not seeds:
         raise click.UsageError(f"unexpected arguments {list(extra_seeds)}; seeds go after --seeds")
     seeds = list(seeds) + list(extra_seeds) or list(D.seeds)
-    config = TrainConfig(task_columns=split_task_columns(task_columns), split=split_kind, seeds=seeds, **options)
+    config = TrainConfig(task_columns=split_task_columns(task_columns), task_types=parse_task_types(task_types),
+                         split=split_kind, seeds=seeds, **options)
     if out is None:
         variant = f"L{config.layers}" if config.model == "metalink" else config.model
         out = str(Path("runs") / f"{Path(config.dataset).name.split('.')[0]}-{config.setting}-{variant}")

@@ -1,7 +1,8 @@
 """Multi-task molecule datasets: SMILES plus a label matrix ``Y`` (N, T) with NaN for unknown.
 
-Three MoleculeNet sets ship inside the package (:data:`BUNDLED`); any CSV of SMILES and
-0/1 task columns loads the same way. Every problem with a file is a one-line
+Three MoleculeNet sets (binary tasks) and the Biogen ADME set (continuous endpoints) ship inside
+the package (:data:`BUNDLED`); any CSV of SMILES and task columns loads the same way, each task
+binary (0/1) or continuous (:mod:`.labels`). Every problem with a file is a one-line
 :class:`~metalink_dgl.errors.MetaLinkError` naming the file, and the line and column
 where there is one. Line numbers are 1-based file lines, the header being line 1.
 """
@@ -12,7 +13,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MetaLinkError, preview
-from .labels import TASK_COLUMNS_HINT, parse_labels
+from .labels import TASK_COLUMNS_HINT, TASK_TYPES, parse_labels
 from .molecules import parseable
 from .reader import Frame, find_smiles_column, read_table
 from .splits import Split, make_split
@@ -36,22 +37,25 @@ class BundledDataset:
     Attributes
     ----------
     filename : str
-        File name inside the package folder ``moleculenet``.
+        File name inside the package folder ``folder``.
     smiles_column : str
         Name of the SMILES column.
     exclude : tuple of str
         Non-task columns besides the SMILES one (e.g. Tox21's ``mol_id``); every other
         column is a task.
+    folder : str
+        Package folder of the file (``metalink_dgl/data/<folder>``), beside its README and licence.
     """
 
     filename: str
     smiles_column: str = "smiles"
     exclude: tuple[str, ...] = ()
+    folder: str = "moleculenet"
 
     @contextlib.contextmanager
     def path(self) -> Iterator[Path]:
         """Context manager giving a real file path of the packaged CSV."""
-        ref = resources.files("metalink_dgl.data").joinpath("moleculenet", self.filename)
+        ref = resources.files("metalink_dgl.data").joinpath(self.folder, self.filename)
         with resources.as_file(ref) as path:
             yield Path(path)
 
@@ -61,12 +65,14 @@ BUNDLED: dict[str, BundledDataset] = {
     "tox21": BundledDataset("tox21.csv.gz", exclude=("mol_id",)),
     "sider": BundledDataset("sider.csv.gz"),
     "toxcast": BundledDataset("toxcast_data.csv.gz"),
+    "adme": BundledDataset("ADME_public_set_3521.csv.gz", smiles_column="SMILES",
+                           exclude=("Internal ID", "Vendor ID", "CollectionName"), folder="adme"),
 }
 
 
 @dataclass(frozen=True, eq=False)
 class MoleculeDataset:
-    """Molecules (as SMILES) with a binary multi-task label matrix.
+    """Molecules (as SMILES) with a multi-task label matrix of binary and continuous tasks.
 
     Attributes
     ----------
@@ -77,13 +83,15 @@ class MoleculeDataset:
     smiles : list of str
         The N molecules RDKit could parse, as written in the file (surrounding spaces removed).
     Y : np.ndarray
-        (N, T) float32; 0/1 labels, NaN = unknown.
+        (N, T) float32; 0/1 labels (binary tasks) or values (continuous tasks), NaN = unknown.
     task_names : list of str
         The T task columns, in file order (or in the order asked for).
     lines : np.ndarray
         (N,) int64; the 1-based file line of each molecule (the header is line 1).
     n_invalid : int
         Rows dropped because RDKit could not parse their SMILES.
+    task_types : list of str, optional
+        ``"binary"`` or ``"regression"`` per task (default: all binary).
     """
 
     name: str
@@ -93,12 +101,26 @@ class MoleculeDataset:
     task_names: list[str]
     lines: np.ndarray = field(repr=False)
     n_invalid: int = 0
+    task_types: list[str] | None = None
 
     def __post_init__(self):
         n, t = len(self.smiles), len(self.task_names)
         if self.Y.shape != (n, t) or self.lines.shape != (n,):
             raise ValueError(f"MoleculeDataset {self.name}: Y {self.Y.shape} and lines {self.lines.shape} "
                              f"do not fit {n} molecules x {t} tasks")
+        if self.task_types is None:
+            object.__setattr__(self, "task_types", ["binary"] * t)
+        if len(self.task_types) != t or not set(self.task_types) <= set(TASK_TYPES):
+            raise ValueError(f"MoleculeDataset {self.name}: task_types {self.task_types} is not one of "
+                             f"{TASK_TYPES} per task")
+        binary = self.Y[:, ~self.continuous]
+        if not np.isin(binary[~np.isnan(binary)], (0.0, 1.0)).all():
+            raise ValueError(f"MoleculeDataset {self.name}: a binary task holds a value other than 0 or 1")
+
+    @property
+    def continuous(self) -> np.ndarray:
+        """(T,) bool: which tasks are continuous."""
+        return np.array([kind == "regression" for kind in self.task_types], dtype=bool)
 
     def __len__(self) -> int:
         return len(self.smiles)
@@ -117,7 +139,7 @@ class MoleculeDataset:
         if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"row index out of range for {len(self)} molecules")
         return MoleculeDataset(self.name, self.source, [self.smiles[i] for i in idx], self.Y[idx],
-                               list(self.task_names), self.lines[idx], self.n_invalid)
+                               list(self.task_names), self.lines[idx], self.n_invalid, list(self.task_types))
 
     def select_tasks(self, names: Sequence[str]) -> MoleculeDataset:
         """Only the tasks ``names`` (in that order) as a new dataset with the same rows."""
@@ -128,7 +150,7 @@ class MoleculeDataset:
                                 f"{preview(self.task_names)}")
         cols = [position[t] for t in names]
         return MoleculeDataset(self.name, self.source, list(self.smiles), self.Y[:, cols], list(names),
-                               self.lines.copy(), self.n_invalid)
+                               self.lines.copy(), self.n_invalid, [self.task_types[j] for j in cols])
 
     def make_split(self, kind: str, seed: int) -> Split:
         """The seeded ``kind`` split (see :func:`metalink_dgl.data.splits.make_split`) of these molecules."""
@@ -136,7 +158,8 @@ class MoleculeDataset:
 
 
 def load_dataset(name_or_path: str, smiles_column: str | None = None, task_columns: Sequence[str] | None = None,
-                 skip_invalid: bool = False, label_hint: str = TASK_COLUMNS_HINT) -> MoleculeDataset:
+                 skip_invalid: bool = False, label_hint: str = TASK_COLUMNS_HINT,
+                 task_types: Mapping[str, str] | None = None) -> MoleculeDataset:
     """Load a bundled MoleculeNet set or a user CSV of SMILES + 0/1 task columns.
 
     Parameters
@@ -153,6 +176,9 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
         Bundled data always drop them with one warning.
     label_hint : str
         How to fix a bad task value, the end of its message.
+    task_types : mapping of str to str, optional
+        Forced type (``"binary"`` / ``"regression"``) of some tasks; the others are inferred from
+        their values (:func:`~metalink_dgl.data.labels.parse_labels`).
 
     Returns
     -------
@@ -163,8 +189,9 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     ------
     MetaLinkError
         One line naming the file (and line/column) for: an unknown name, an empty file,
-        a missing SMILES or task column, duplicate columns, no task columns, a task value
-        other than 0/1/empty, or (without ``skip_invalid``) a SMILES RDKit cannot parse.
+        a missing SMILES or task column, duplicate columns, no task columns, a task value that
+        is not a number (or not 0/1 in a task forced binary), or (without ``skip_invalid``) a
+        SMILES RDKit cannot parse.
     """
     key = str(name_or_path)
     if key.lower() in BUNDLED:
@@ -176,7 +203,7 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
         if task_columns is None:
             task_columns = [c for c in header if c != smiles_col and c not in bundled.exclude]
         return _build(key.lower(), str(path), frame, smiles_col, task_columns, drop_invalid=True,
-                      label_hint=label_hint)
+                      label_hint=label_hint, task_types=task_types)
 
     path = Path(os.path.expanduser(key))
     if not path.is_file():
@@ -189,18 +216,19 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     if task_columns is None:  # unnamed columns (e.g. a saved pandas index) are not tasks
         task_columns = [c for c in frame.header if c != smiles_col and c]
     name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
-    return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid, label_hint=label_hint)
+    return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid, label_hint=label_hint,
+                  task_types=task_types)
 
 
 def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: Sequence[str],
-           drop_invalid: bool, label_hint: str) -> MoleculeDataset:
+           drop_invalid: bool, label_hint: str, task_types: Mapping[str, str] | None) -> MoleculeDataset:
     header = frame.header
     if smiles_col not in header:
         raise MetaLinkError(f"{source}: no SMILES column {smiles_col!r}; the columns are {preview(header)}")
     task_columns = list(task_columns)
     if not task_columns:
-        raise MetaLinkError(f"{source}: no task columns; the file needs a SMILES column and at least one 0/1 "
-                            "task column")
+        raise MetaLinkError(f"{source}: no task columns; the file needs a SMILES column and at least one task "
+                            "column")
     for col in task_columns:
         if col not in header:
             raise MetaLinkError(f"{source}: unknown task column {col!r}; the columns are {preview(header)}")
@@ -210,7 +238,8 @@ def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: 
         dup = next(c for c in task_columns if task_columns.count(c) > 1)
         raise MetaLinkError(f"{source}: task column {dup!r} is listed twice")
 
-    Y = parse_labels(frame, [header.index(c) for c in task_columns], task_columns, source, hint=label_hint)
+    Y, types = parse_labels(frame, [header.index(c) for c in task_columns], task_columns, source, hint=label_hint,
+                            task_types=task_types)
     smiles = [s.strip() for s in frame.cells[:, header.index(smiles_col)]]
     valid = parseable(smiles)
     lines = frame.lines
@@ -232,4 +261,4 @@ def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: 
     if empty.size:
         logger.warning("%s: %d task column(s) have no labels at all (e.g. %r); they cannot be trained or scored",
                        source, empty.size, task_columns[empty[0]])
-    return MoleculeDataset(name, source, smiles, Y, task_columns, lines.astype(np.int64), n_invalid)
+    return MoleculeDataset(name, source, smiles, Y, task_columns, lines.astype(np.int64), n_invalid, types)

@@ -18,20 +18,21 @@ def describe(dataset: MoleculeDataset) -> dict:
         ``name``, ``source``, ``molecules`` (N), ``tasks`` (T), ``labels_observed``,
         ``missing_fraction`` (of the N x T cells), ``positives_per_task`` (min/median/max),
         ``positive_rate`` (positives / observed labels), ``invalid_dropped`` and
-        ``per_task``: one dict per task with ``task``, ``labelled``, ``positives``,
-        ``negatives`` and ``positive_rate`` (None when the task has no labels).
+        ``per_task``: one dict per task with ``task``, ``type`` and ``labelled``; for a binary
+        task ``positives``, ``negatives`` and ``positive_rate`` (None when it has no labels), for
+        a continuous one ``mean``, ``std``, ``min`` and ``max`` of its values (None without
+        labels). The positive counts and rate are over the binary tasks.
     """
     Y = dataset.Y
     observed = ~np.isnan(Y)
     labelled = observed.sum(axis=0)
-    positives = (Y == 1).sum(axis=0)
+    binary = ~dataset.continuous
+    positives = (Y[:, binary] == 1).sum(axis=0)
     n_observed = int(labelled.sum())
-    per_task = [
-        {"task": name, "labelled": int(n), "positives": int(p), "negatives": int(n - p),
-         "positive_rate": round(float(p / n), 4) if n else None}
-        for name, n, p in zip(dataset.task_names, labelled, positives)
-    ]
+    per_task = [_task(name, kind, Y[:, j][observed[:, j]])
+                for j, (name, kind) in enumerate(zip(dataset.task_names, dataset.task_types))]
     pos = positives if positives.size else np.zeros(1, dtype=np.int64)
+    n_binary = int(labelled[binary].sum())
     return {
         "name": dataset.name,
         "source": dataset.source,
@@ -40,10 +41,22 @@ def describe(dataset: MoleculeDataset) -> dict:
         "labels_observed": n_observed,
         "missing_fraction": round(1.0 - n_observed / Y.size, 4) if Y.size else 0.0,
         "positives_per_task": {"min": int(pos.min()), "median": float(np.median(pos)), "max": int(pos.max())},
-        "positive_rate": round(int(positives.sum()) / n_observed, 4) if n_observed else None,
+        "positive_rate": round(int(positives.sum()) / n_binary, 4) if n_binary else None,
         "invalid_dropped": int(dataset.n_invalid),
         "per_task": per_task,
     }
+
+
+def _task(name: str, kind: str, values: np.ndarray) -> dict:
+    """The statistics of one task's observed labels ``values``."""
+    n = len(values)
+    if kind == "binary":
+        p = int((values == 1).sum())
+        return {"task": name, "type": kind, "labelled": n, "positives": p, "negatives": n - p,
+                "positive_rate": round(p / n, 4) if n else None}
+    stats = {key: (round(float(fn(values)), 4) if n else None)
+             for key, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max))}
+    return {"task": name, "type": kind, "labelled": n, **stats}
 
 
 def format_description(d: dict) -> str:
@@ -56,19 +69,37 @@ def format_description(d: dict) -> str:
         f"molecules         {d['molecules']}   (invalid SMILES dropped: {d['invalid_dropped']})",
         f"tasks             {d['tasks']}",
         f"labels observed   {d['labels_observed']}   (missing {100 * d['missing_fraction']:.1f} % of cells)",
-        f"positive rate     {rate}",
-        f"positives/task    min {ppt['min']}, median {ppt['median']:g}, max {ppt['max']}",
-        "",
     ]
-    tasks = d["per_task"]
-    width = min(max([len("task"), *(len(t["task"]) for t in tasks)]), 48)
-    lines.append(f"{'task':<{width}}  {'labelled':>8}  {'pos':>6}  {'neg':>6}  {'pos %':>6}")
-    shown = tasks if len(tasks) <= _TABLE_ROWS else tasks[: _TABLE_ROWS - 5] + [None] + tasks[-5:]
-    for t in shown:
-        if t is None:
-            lines.append(f"... {len(tasks) - _TABLE_ROWS + 5} more tasks (--json lists them all)")
+    if any(t.get("type", "binary") == "binary" for t in d["per_task"]):
+        lines += [f"positive rate     {rate}",
+                  f"positives/task    min {ppt['min']}, median {ppt['median']:g}, max {ppt['max']}"]
+    lines.append("")
+    for kind, header, row in (("binary", _BINARY_HEADER, _binary_row), ("regression", _VALUE_HEADER, _value_row)):
+        tasks = [t for t in d["per_task"] if t.get("type", "binary") == kind]
+        if not tasks:
             continue
-        name = t["task"] if len(t["task"]) <= width else t["task"][: width - 3] + "..."
-        pct = "-" if t["positive_rate"] is None else f"{100 * t['positive_rate']:.1f}"
-        lines.append(f"{name:<{width}}  {t['labelled']:>8}  {t['positives']:>6}  {t['negatives']:>6}  {pct:>6}")
-    return "\n".join(lines)
+        width = min(max([len("task"), *(len(t["task"]) for t in tasks)]), 48)
+        lines.append(f"{kind + ' task':<{width}}  {header}")
+        shown = tasks if len(tasks) <= _TABLE_ROWS else tasks[: _TABLE_ROWS - 5] + [None] + tasks[-5:]
+        for t in shown:
+            if t is None:
+                lines.append(f"... {len(tasks) - _TABLE_ROWS + 5} more tasks (--json lists them all)")
+                continue
+            name = t["task"] if len(t["task"]) <= width else t["task"][: width - 3] + "..."
+            lines.append(f"{name:<{width}}  {row(t)}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+_BINARY_HEADER = f"{'labelled':>8}  {'pos':>6}  {'neg':>6}  {'pos %':>6}"
+_VALUE_HEADER = f"{'labelled':>8}  {'mean':>9}  {'std':>9}  {'min':>9}  {'max':>9}"
+
+
+def _binary_row(t: dict) -> str:
+    pct = "-" if t["positive_rate"] is None else f"{100 * t['positive_rate']:.1f}"
+    return f"{t['labelled']:>8}  {t['positives']:>6}  {t['negatives']:>6}  {pct:>6}"
+
+
+def _value_row(t: dict) -> str:
+    cells = ["-" if t[k] is None else f"{t[k]:.4g}" for k in ("mean", "std", "min", "max")]
+    return f"{t['labelled']:>8}  " + "  ".join(f"{c:>9}" for c in cells)

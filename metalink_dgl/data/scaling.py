@@ -52,6 +52,12 @@ class LabelScaler:
         """The scaler of ``n_tasks`` binary tasks."""
         return cls(torch.zeros(n_tasks, dtype=torch.bool), torch.zeros(n_tasks), torch.ones(n_tasks))
 
+    @classmethod
+    def concat(cls, first: LabelScaler, second: LabelScaler) -> LabelScaler:
+        """The scaler of ``first``'s tasks followed by ``second``'s."""
+        return cls(torch.cat([first.continuous, second.continuous]), torch.cat([first.mean, second.mean]),
+                   torch.cat([first.std, second.std]))
+
     @property
     def any_continuous(self) -> bool:
         """True if some task is continuous."""

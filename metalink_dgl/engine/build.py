@@ -69,7 +69,8 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     if config.kind != "molecules":
         raise MetaLinkError(f"--dataset {config.dataset} is not a multi-task dataset; train it with train()")
     dataset = load_dataset(config.dataset, smiles_column=config.smiles_column,
-                           task_columns=config.task_columns, skip_invalid=config.skip_invalid)
+                           task_columns=config.task_columns, skip_invalid=config.skip_invalid,
+                           task_types=config.task_types)
     if config.max_molecules is not None and config.max_molecules < len(dataset):
         keep = np.sort(np.random.default_rng(0).permutation(len(dataset))[: config.max_molecules])
         dataset = dataset.subset(keep)

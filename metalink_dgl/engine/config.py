@@ -37,6 +37,7 @@ class TrainConfig:
     data_root: str | None = None  # folder of a coco / fewshot dataset
     smiles_column: str | None = None
     task_columns: list[str] | None = None
+    task_types: dict[str, str] | None = None  # forced type ("binary" / "regression") of some task columns
     skip_invalid: bool = False
     cache_dir: str | None = None
     max_molecules: int | None = None  # seeded random slice of the dataset, for quick runs

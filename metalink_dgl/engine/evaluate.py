@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from ..data.scaling import LabelScaler
+from ..errors import MetaLinkError
 from ..kg.eval_draw import EvalDraw
 from ..kg.settings import Setting
 from ..metrics import METRICS, task_metrics
@@ -80,3 +81,32 @@ def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: S
         return METRICS[metric](scored["y_true"], scored["pred"], task, task_names)
     continuous = np.zeros(len(task_names), dtype=bool) if scaler is None else scaler.continuous.numpy()
     return task_metrics(scored["y_true"], scored["pred"], task, task_names, continuous)
+
+
+def evaluate_leave_one_out(model, inputs, Y: torch.Tensor, rows, setting: Setting, task_names: list[str], *,
+                           batch_size: int, device: torch.device, scaler: LabelScaler | None = None) -> dict:
+    """Each task predicted from every other label its examples have ("leave one endpoint out").
+
+    For each task ``j``, every row of ``rows`` with a label on ``j`` reveals all its other labels
+    (relational settings; a standard model ignores them) and is scored on ``j`` alone; the pairs of
+    all tasks are then scored together by :func:`metalink_dgl.metrics.task_metrics`. Standard and
+    relational models are scored on identical pairs.
+    """
+    if setting.meta:
+        raise MetaLinkError(f"leave-one-out evaluation predicts seen tasks; a {setting.name} model predicts new ones")
+    rows = as_rows(rows)
+    observed = ~torch.isnan(Y[rows])
+    everything = torch.ones(Y.shape[1], dtype=torch.bool)
+    parts = []
+    for j in range(Y.shape[1]):
+        labelled = observed[:, j]
+        if not labelled.any():
+            continue
+        aux = observed[labelled].clone()
+        aux[:, j] = False
+        no_support = torch.zeros(0, dtype=torch.long)
+        parts.append(score_rows(model, inputs, Y, rows[labelled], aux, setting, everything, no_support,
+                                batch_size=batch_size, device=device, scaler=scaler))
+    scored = {k: np.concatenate([p[k] for p in parts]) for k in ("row", "task", "y_true", "pred")}
+    continuous = np.zeros(len(task_names), dtype=bool) if scaler is None else scaler.continuous.numpy()
+    return task_metrics(scored["y_true"], scored["pred"], scored["task"].astype(np.int64), task_names, continuous)

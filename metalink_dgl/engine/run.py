@@ -32,7 +32,7 @@ from ..kg.settings import check_aux_ratio, get_setting
 from ..provenance import provenance
 from .build import load_model, prepare_data
 from .config import TrainConfig
-from .evaluate import evaluate
+from .evaluate import evaluate, evaluate_leave_one_out
 from .fewshot import FewShotJob, evaluate_fewshot_checkpoint, prepare_fewshot
 from .loop import summarize
 from .multitask import MultitaskJob
@@ -68,19 +68,26 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     return summary
 
 
-def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = None, cache_dir: str | None = None,
-                        device: str = "auto", progress: bool = False) -> dict:
-    """Test metric of a checkpoint: ROC-AUC (mAP for COCO) on the split and draw saved in it, or
-    few-shot accuracy on the seed's test episodes.
+def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = None, leave_one_out: bool = False,
+                        cache_dir: str | None = None, device: str = "auto", progress: bool = False) -> dict:
+    """Test metrics of a checkpoint on the split and draw saved in it (ROC-AUC, and RMSE/MAE/R2/Pearson r
+    for continuous tasks; mAP for COCO), or few-shot accuracy on the seed's test episodes.
 
     ``aux_ratio`` scores the same test examples with each revealing that fraction of the
     auxiliary tasks instead (a fresh draw with the run's seed; Figure 4 of the paper).
+    ``leave_one_out`` scores each task of each test example from all its other labels
+    (:func:`~metalink_dgl.engine.evaluate.evaluate_leave_one_out`).
     """
+    if aux_ratio is not None and leave_one_out:
+        raise MetaLinkError("--aux-ratio and --leave-one-out are two different evaluations; give one")
     if aux_ratio is not None:
         check_aux_ratio(aux_ratio)  # before loading and featurizing anything
     dev = resolve_device(device)
     model, config, ckpt = load_model(path, dev)
     if config.kind == "fewshot":
+        if aux_ratio is not None or leave_one_out:
+            raise MetaLinkError(f"{path}: a few-shot checkpoint is scored on its test episodes; --aux-ratio and "
+                                "--leave-one-out are for multi-task checkpoints")
         return evaluate_fewshot_checkpoint(model, config, int(ckpt["seed"]), dev)
     data = prepare_data(config, progress=progress, cache_dir=cache_dir)
     scaler = LabelScaler.from_state(ckpt.get("scaler"), len(ckpt["task_names"]))
@@ -95,8 +102,12 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
         draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
                                heldout_ratio=config.heldout_ratio, shots=config.shots,
                                heldout_pick=config.heldout_tasks, source=str(path))
-    return evaluate(model, data.inputs, scaler.transform(data.Y), ckpt["split"]["test"], draw.aux["test"], setting,
-                    draw, data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric,
+    Y = scaler.transform(data.Y)
+    if leave_one_out:
+        return evaluate_leave_one_out(model, data.inputs, Y, ckpt["split"]["test"], setting, data.dataset.task_names,
+                                      batch_size=config.batch_size, device=dev, scaler=scaler)
+    return evaluate(model, data.inputs, Y, ckpt["split"]["test"], draw.aux["test"], setting, draw,
+                    data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric,
                     scaler=scaler)
 
 

@@ -65,7 +65,7 @@ from .columns import (
     output_cells,
     valid_smiles,
 )
-from .plan import TaskPlan, load_support, plan_tasks
+from .plan import TaskPlan, block_scaler, load_support, plan_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,8 @@ logger = logging.getLogger(__name__)
 def score_molecules(model: MetaLink, graphs: MoleculeGraphs, Y: torch.Tensor, shown: torch.Tensor, plan: TaskPlan,
                     setting: Setting, support: Support | None, *, batch_size: int,
                     device: torch.device) -> torch.Tensor:
-    """Probabilities of every predicted, not shown cell of R molecules, ``batch_size`` at a time.
+    """Predictions of every predicted, not shown cell of R molecules, ``batch_size`` at a time: a probability
+    for a binary task, a value in original units for a continuous one.
 
     Each block is the support molecules followed by up to ``batch_size`` molecules; the
     setting decides (:func:`~metalink_dgl.kg.make_masks`) which shown labels become edges.
@@ -84,14 +85,14 @@ def score_molecules(model: MetaLink, graphs: MoleculeGraphs, Y: torch.Tensor, sh
     graphs : MoleculeGraphs
         The R molecules.
     Y : Tensor, (R, T_b)
-        Known labels, NaN = unknown.
+        Known labels in model units (``plan.scaler``), NaN = unknown.
     shown : BoolTensor, (R, T_b)
         Known labels given to the model (within ``~isnan(Y)``); the others are predicted.
 
     Returns
     -------
     Tensor, (R, T_b)
-        Probability of each predicted column where not shown, NaN elsewhere.
+        Prediction of each predicted column where not shown, NaN elsewhere.
     """
     model.eval()
     S, asked = (0 if support is None else len(support)), plan.predicted_mask()
@@ -100,9 +101,9 @@ def score_molecules(model: MetaLink, graphs: MoleculeGraphs, Y: torch.Tensor, sh
         stop = min(start + batch_size, len(Y))
         block = Block.assemble(setting, plan.targets, model.embed(graphs.batch(torch.arange(start, stop)).to(device)),
                                Y[start:stop], shown[start:stop], support=support,
-                               queried=asked[None, :] & ~shown[start:stop])
+                               queried=asked[None, :] & ~shown[start:stop], continuous=plan.scaler.edge_continuous)
         logits, rows, tasks = forward_block(model, block)
-        probs[start + rows - S, tasks] = torch.sigmoid(logits).cpu()
+        probs[start + rows - S, tasks] = plan.scaler.output(logits, tasks)
     return probs
 
 
@@ -157,9 +158,9 @@ class Predictor:
         valid : ndarray of bool, (R,)
             RDKit parses the row's SMILES.
         n_predicted : int
-            Cells filled with a probability.
+            Cells filled with a prediction.
         """
-        Y = chunk_labels(frame, self.columns, len(self.plan.names), source=self.source)
+        Y = chunk_labels(frame, self.columns, self.plan, source=self.source)
         smiles, valid = valid_smiles(frame, self.columns, source=self.source, skip_invalid=self.skip_invalid)
         observed = ~torch.isnan(Y)
         shown = observed if self.aux_ratio is None else draw_known(observed, self.aux_ratio, self.generator)
@@ -167,10 +168,12 @@ class Predictor:
         keep = torch.from_numpy(valid)
         if keep.any():
             molecules = MoleculeDataset(Path(self.source).name, self.source, [s for s, ok in zip(smiles, valid) if ok],
-                                        Y[keep].numpy(), self.plan.names, frame.lines[valid])
+                                        Y[keep].numpy(), self.plan.names, frame.lines[valid],
+                                        task_types=self.plan.task_types)
             probs[keep] = score_molecules(
-                self.model, featurize(molecules, self.featurizer, progress=False, cache=False), Y[keep], shown[keep],
-                self.plan, self.setting, self.support, batch_size=self.batch_size, device=self.device)
+                self.model, featurize(molecules, self.featurizer, progress=False, cache=False),
+                self.plan.scaler.transform(Y[keep]), shown[keep], self.plan, self.setting, self.support,
+                batch_size=self.batch_size, device=self.device)
         cells = output_cells(frame, self.columns, self.plan, valid, shown, probs, self.skip_invalid)
         return cells, valid, int((~torch.isnan(probs)).sum())
 
@@ -276,7 +279,7 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
     support_data = (load_dataset(str(support), smiles_column=smiles_column, skip_invalid=skip_invalid,
                                  label_hint=SUPPORT_HINT) if support is not None else None)
     plan = plan_tasks(ckpt["task_names"], heldout, setting, support_data.task_names if support_data else [], tasks,
-                      source=str(checkpoint))
+                      source=str(checkpoint), scaler=block_scaler(ckpt, support_data, source=str(checkpoint)))
     columns = input_columns(read_header(Path(input_csv), source), plan, smiles_column, source=source,
                             skip_invalid=skip_invalid)
     if columns.positions and not setting.relational:

@@ -17,15 +17,19 @@ from .plan import TaskPlan
 
 logger = logging.getLogger(__name__)
 
-PROB_SUFFIX = "_prob"  #: output column of task ``t``: ``t + PROB_SUFFIX``
+PROB_SUFFIX = "_prob"  #: output column of binary task ``t``: ``t + PROB_SUFFIX`` (a probability)
+VALUE_SUFFIX = "_value"  #: output column of continuous task ``t``: ``t + VALUE_SUFFIX`` (original units)
 VALID_COLUMN = "metalink_valid"  #: with ``skip_invalid``: 1 = predicted, 0 = SMILES RDKit cannot parse
 LABELS_HINT = "a column named like a task of the model is read as its labels; rename it if it holds something else"
 SUPPORT_HINT = "every column of a support file but the SMILES one is a task; remove the others"
 
 
 def added_columns(plan: TaskPlan, skip_invalid: bool) -> list[str]:
-    """The columns predict appends: ``<task>_prob`` per predicted task, then (``skip_invalid``) the valid flag."""
-    return [plan.names[j] + PROB_SUFFIX for j in plan.predicted] + ([VALID_COLUMN] if skip_invalid else [])
+    """The columns predict appends: ``<task>_prob`` (binary) or ``<task>_value`` (continuous) per predicted
+    task, then (``skip_invalid``) the valid flag."""
+    continuous = plan.scaler.continuous
+    return ([plan.names[j] + (VALUE_SUFFIX if continuous[j] else PROB_SUFFIX) for j in plan.predicted]
+            + ([VALID_COLUMN] if skip_invalid else []))
 
 
 @dataclass(frozen=True)
@@ -70,13 +74,17 @@ def input_columns(header: list[str], plan: TaskPlan, smiles_column: str | None, 
     return InputColumns(header, smiles, positions, [plan.columns[names[i]] for i in positions])
 
 
-def chunk_labels(frame: Frame, columns: InputColumns, n_tasks: int, *, source: str) -> torch.Tensor:
-    """Known labels of a chunk in block columns: (R, T_b) float32, NaN = unknown; a bad cell raises."""
-    Y = torch.full((len(frame.lines), n_tasks), float("nan"))
+def chunk_labels(frame: Frame, columns: InputColumns, plan: TaskPlan, *, source: str) -> torch.Tensor:
+    """Known labels of a chunk in block columns, in original units: (R, T_b) float32, NaN = unknown.
+
+    Each column is read as the type of its task in ``plan`` (a value other than 0/1 in a binary
+    task's column, or text anywhere, raises)."""
+    Y = torch.full((len(frame.lines), len(plan.names)), float("nan"))
     if columns.positions:
         names = [columns.header[i].strip() for i in columns.positions]
+        types = {name: plan.task_types[j] for name, j in zip(names, columns.block_columns)}
         Y[:, columns.block_columns] = torch.from_numpy(
-            parse_labels(frame, columns.positions, names, source, hint=LABELS_HINT))
+            parse_labels(frame, columns.positions, names, source, hint=LABELS_HINT, task_types=types)[0])
     return Y
 
 
@@ -94,10 +102,11 @@ def valid_smiles(frame: Frame, columns: InputColumns, *, source: str,
 
 def output_cells(frame: Frame, columns: InputColumns, plan: TaskPlan, valid: np.ndarray, shown: torch.Tensor,
                  probs: torch.Tensor, skip_invalid: bool) -> np.ndarray:
-    """The output records of a chunk: input cells, then ``<task>_prob`` (and the valid flag).
+    """The output records of a chunk: input cells, then one column per predicted task (and the valid flag).
 
     A shown cell keeps its known label as written (stripped); an invalid row has empty
-    probabilities. ``shown`` and ``probs`` are (R, T_b) over all rows of the chunk.
+    predictions. ``shown`` and ``probs`` (probabilities, or values in original units for
+    continuous tasks) are (R, T_b) over all rows of the chunk.
     """
     known = np.full((len(valid), len(plan.names)), "", dtype=object)
     known[:, columns.block_columns] = np.char.strip(frame.cells[:, columns.positions].astype(str))

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..data import MoleculeDataset, featurize
+from ..data.scaling import LabelScaler
 from ..engine.block import Support, embed_support
 from ..errors import MetaLinkError, preview
 from ..kg.eval_draw import draw_support
@@ -35,7 +37,10 @@ class TaskPlan:
         Tasks the model can predict: its heads (standard, relational) or the new tasks
         (meta settings); support rows reveal their labels on them.
     predicted : list of int
-        Block columns that get a ``<task>_prob`` column, in output order.
+        Block columns that get an output column, in output order.
+    scaler : LabelScaler
+        Type and standardisation of each block column: the checkpoint's for its tasks, the
+        support file's own labels for the new ones.
     """
 
     names: list[str]
@@ -43,11 +48,17 @@ class TaskPlan:
     columns: dict[str, int]
     targets: torch.Tensor
     predicted: list[int]
+    scaler: LabelScaler
 
     @property
     def new_tasks(self) -> list[str]:
         """Names of the new (support file) tasks."""
         return self.names[self.n_model:]
+
+    @property
+    def task_types(self) -> list[str]:
+        """``"binary"`` or ``"regression"`` for each block column."""
+        return ["regression" if c else "binary" for c in self.scaler.continuous.tolist()]
 
     def predicted_mask(self) -> torch.Tensor:
         """BoolTensor, (T_b,): True for a predicted column."""
@@ -57,7 +68,7 @@ class TaskPlan:
 
 
 def plan_tasks(model_tasks: Sequence[str], heldout: torch.Tensor, setting: Setting, new_tasks: Sequence[str],
-               tasks: Sequence[str] | None, *, source: str) -> TaskPlan:
+               tasks: Sequence[str] | None, *, source: str, scaler: LabelScaler | None = None) -> TaskPlan:
     """Decide the task nodes of every block.
 
     A standard or relational model predicts its own tasks from its learned heads. A
@@ -79,6 +90,8 @@ def plan_tasks(model_tasks: Sequence[str], heldout: torch.Tensor, setting: Setti
         Tasks to predict (default: every task the model can predict).
     source : str
         The checkpoint, for messages.
+    scaler : LabelScaler, optional
+        Of the block columns (model tasks, then new tasks); default all binary.
     """
     if new_tasks and not setting.meta:
         raise MetaLinkError(f"{source}: --support needs a meta-trained checkpoint (--setting meta or relational-meta); "
@@ -88,6 +101,7 @@ def plan_tasks(model_tasks: Sequence[str], heldout: torch.Tensor, setting: Setti
                             "new tasks from labelled examples; give them with --support FILE")
     n_model = len(model_tasks)
     names = [*model_tasks, *new_tasks]
+    scaler = LabelScaler.identity(len(names)) if scaler is None else scaler
     columns = {name: j for j, name in enumerate(model_tasks) if not heldout[j] and name not in new_tasks}
     columns.update({name: n_model + k for k, name in enumerate(new_tasks)})
     targets = torch.zeros(len(names), dtype=torch.bool)
@@ -95,7 +109,7 @@ def plan_tasks(model_tasks: Sequence[str], heldout: torch.Tensor, setting: Setti
     targets[:n_model] = not setting.meta
     can_predict = {names[j]: j for j in targets.nonzero().flatten().tolist()}
     if tasks is None:
-        return TaskPlan(names, n_model, columns, targets, list(can_predict.values()))
+        return TaskPlan(names, n_model, columns, targets, list(can_predict.values()), scaler)
     for name in tasks:
         if list(tasks).count(name) > 1:
             raise MetaLinkError(f"--tasks lists {name!r} twice")
@@ -105,7 +119,21 @@ def plan_tasks(model_tasks: Sequence[str], heldout: torch.Tensor, setting: Setti
                                     f"--support; add labelled examples of {name!r} to the support file")
             raise MetaLinkError(f"{source}: unknown task {name!r} in --tasks; the tasks it can predict are "
                                 f"{preview(list(can_predict))}")
-    return TaskPlan(names, n_model, columns, targets, [can_predict[name] for name in tasks])
+    return TaskPlan(names, n_model, columns, targets, [can_predict[name] for name in tasks], scaler)
+
+
+def block_scaler(ckpt: dict, support: MoleculeDataset | None, *, source: str) -> LabelScaler:
+    """Types and standardisation of the block columns: the checkpoint's tasks (as trained), then the
+    support file's new tasks, standardised with the support file's own labels (their only labels)."""
+    scaler = LabelScaler.from_state(ckpt.get("scaler"), len(ckpt["task_names"]))
+    if support is None:
+        return scaler
+    new = LabelScaler.fit(torch.from_numpy(support.Y), torch.arange(len(support)),
+                          torch.from_numpy(np.asarray(support.continuous, dtype=bool)))
+    if new.any_continuous and not scaler.any_continuous:
+        raise MetaLinkError(f"{source}: this checkpoint was trained on binary tasks only and cannot read the "
+                            f"continuous support labels of {support.source}; train on data with continuous tasks")
+    return LabelScaler.concat(scaler, new)
 
 
 @torch.no_grad()
@@ -119,6 +147,7 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
     """
     Y = torch.full((len(dataset), len(plan.names)), float("nan"))
     Y[:, plan.n_model:] = torch.from_numpy(dataset.Y)
+    Y = plan.scaler.transform(Y)
     chosen, shown = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots,
                                  torch.Generator().manual_seed(seed), source=dataset.source, rows_name="molecules",
                                  targets_name="support")

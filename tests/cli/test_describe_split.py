@@ -59,9 +59,9 @@ def test_describe_unknown_dataset(run):
 
 def test_describe_bad_label(run, tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("smiles,a\nCCO,0\nCCN,2\n")
+    path.write_text("smiles,a\nCCO,0\nCCN,high\n")
     line = _one_line_error(run("describe", "--dataset", str(path)))
-    assert str(path) in line and "line 3" in line and "'a'" in line and "'2'" in line
+    assert str(path) in line and "line 3" in line and "'a'" in line and "'high'" in line and "not a number" in line
 
 
 def test_describe_invalid_smiles_and_skip_invalid(run, tmp_path):

@@ -123,8 +123,8 @@ def _case_files(tmp_path: Path, sider, untrained_checkpoint) -> dict:
         "bad value in the support file": (
             dict(checkpoint=meta, extra=["--support", _write(tmp_path / "s_val.csv", [["smiles", "assay", "name"],
                                                                                       ["CCO", "1", "ethanol"]])]),
-            "s_val.csv, line 2, column 'name': task value 'ethanol' is not 0, 1 or empty (empty = unknown label); "
-            "every column of a support file but the SMILES one is a task"),
+            "s_val.csv, line 2, column 'name': task value 'ethanol' is not a number (empty = unknown label; a task "
+            "holds 0/1 labels or finite values); every column of a support file but the SMILES one is a task"),
         "invalid SMILES in the support file": (
             dict(checkpoint=meta, extra=["--support", _write(tmp_path / "s_smi.csv", [["smiles", "assay"],
                                                                                       ["CCO", "1"], ["C1CC", "0"]])]),
