@@ -84,19 +84,23 @@ def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: S
 
 
 def evaluate_leave_one_out(model, inputs, Y: torch.Tensor, rows, setting: Setting, task_names: list[str], *,
-                           batch_size: int, device: torch.device, scaler: LabelScaler | None = None) -> dict:
+                           context, batch_size: int, device: torch.device, scaler: LabelScaler | None = None) -> dict:
     """Each task predicted from every other label its examples have ("leave one endpoint out").
 
     For each task ``j``, every row of ``rows`` with a label on ``j`` reveals all its other labels
-    (relational settings; a standard model ignores them) and is scored on ``j`` alone; the pairs of
-    all tasks are then scored together by :func:`metalink_dgl.metrics.task_metrics`. Standard and
-    relational models are scored on identical pairs.
+    and is scored on ``j`` alone; the pairs of all tasks are then scored together by
+    :func:`metalink_dgl.metrics.task_metrics`. In relational settings every block also holds the
+    ``context`` rows (training rows) with all their labels revealed, as a ``predict`` input holds
+    other compounds with known values: without them the task node of ``j`` would have no edge
+    at all, unlike in any training minibatch. A standard model sees no labels, so it is scored
+    on the same pairs without context.
     """
     if setting.meta:
         raise MetaLinkError(f"leave-one-out evaluation predicts seen tasks; a {setting.name} model predicts new ones")
     rows = as_rows(rows)
     observed = ~torch.isnan(Y[rows])
     everything = torch.ones(Y.shape[1], dtype=torch.bool)
+    context = as_rows(context) if setting.relational else torch.zeros(0, dtype=torch.long)
     parts = []
     for j in range(Y.shape[1]):
         labelled = observed[:, j]
@@ -104,8 +108,7 @@ def evaluate_leave_one_out(model, inputs, Y: torch.Tensor, rows, setting: Settin
             continue
         aux = observed[labelled].clone()
         aux[:, j] = False
-        no_support = torch.zeros(0, dtype=torch.long)
-        parts.append(score_rows(model, inputs, Y, rows[labelled], aux, setting, everything, no_support,
+        parts.append(score_rows(model, inputs, Y, rows[labelled], aux, setting, everything, context,
                                 batch_size=batch_size, device=device, scaler=scaler))
     scored = {k: np.concatenate([p[k] for p in parts]) for k in ("row", "task", "y_true", "pred")}
     continuous = np.zeros(len(task_names), dtype=bool) if scaler is None else scaler.continuous.numpy()

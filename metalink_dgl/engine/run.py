@@ -104,8 +104,12 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
                                heldout_pick=config.heldout_tasks, source=str(path))
     Y = scaler.transform(data.Y)
     if leave_one_out:
+        train_rows = ckpt["split"]["train"]
+        order = torch.randperm(len(train_rows), generator=torch.Generator().manual_seed(int(ckpt["seed"])))
+        context = train_rows[order]
         return evaluate_leave_one_out(model, data.inputs, Y, ckpt["split"]["test"], setting, data.dataset.task_names,
-                                      batch_size=config.batch_size, device=dev, scaler=scaler)
+                                      context=context[:config.batch_size], batch_size=config.batch_size, device=dev,
+                                      scaler=scaler)
     return evaluate(model, data.inputs, Y, ckpt["split"]["test"], draw.aux["test"], setting, draw,
                     data.dataset.task_names, batch_size=config.batch_size, device=dev, metric=data.metric,
                     scaler=scaler)
