@@ -15,7 +15,7 @@ import click
 def command(results, readme):
     """Render each results JSON (written by `metalink-dgl experiment`) to Markdown and plots beside it."""
     from metalink_dgl.errors import MetaLinkError
-    from metalink_dgl.experiments.report import render_files, update_readme
+    from metalink_dgl.experiments.render import render_files, update_readme
 
     loaded = []
     for path in map(Path, results):

@@ -4,8 +4,9 @@
     runner    skip finished runs, train the rest (in parallel child processes), score sweeps
     jobs      one job, in this process or as ``python -m metalink_dgl.experiments.jobs``
     selection the KG layers of a seed, chosen on validation ROC-AUC
-    report    runs -> results JSON -> Markdown (rendered from the JSON alone)
-    figures   Figure 4 and the Table 3 correlation heat map, from the JSON
+    collect   runs -> results JSON (kept: seeds of an earlier results file; analysis: Table 3's correlations)
+    render    results JSON -> Markdown and README block (rendered from the JSON alone; stats: shared bits)
+    figures   Figure 4, Table 1/5 bars and the Table 3 correlation heat map, from the JSON
 
 >>> from metalink_dgl.experiments import load_experiment, run_experiment, collect, write_results
 >>> exp = load_experiment("experiments/configs/table5.yaml")           # doctest: +SKIP
@@ -13,8 +14,10 @@
 >>> write_results(collect(exp, "runs/paper"), "results")               # doctest: +SKIP
 """
 
+from .collect import collect
 from .grid import Experiment, Method, Overrides, Run, load_experiment, run_dir
-from .report import Kept, collect, kept_results, render, update_readme, write_results
+from .kept import Kept, kept_results
+from .render import render, update_readme, write_results
 from .runner import Outcome, run_experiment
 from .selection import choose
 

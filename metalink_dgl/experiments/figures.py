@@ -1,4 +1,4 @@
-"""Plots of a results dict (see :mod:`metalink_dgl.experiments.report`), drawn from the dict alone.
+"""Plots of a results dict (see :mod:`metalink_dgl.experiments.collect`), drawn from the dict alone.
 
 * Figure 4 (``aux-ratio`` reports): test ROC-AUC against the test auxiliary ratio, mean ± std
   over seeds per dataset, with the published reference (GROVER) as a dashed line;
@@ -12,25 +12,39 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..plots import plt
-from .report import SCALE, figure_files
+from .stats import SCALE
 
 #: Foot of the ROC-AUC axis of :func:`plot_table` (chance is 50).
 BOTTOM = 40
 
 
+def figure_files(results: dict) -> list[str]:
+    """File names of the plots that go with a results dict (next to its JSON)."""
+    kind = results["report"]["kind"]
+    return {"table": [f"{results['experiment']}.png"], "task-correlation": [f"{results['experiment']}_correlation.png"],
+            "aux-ratio": [f"{results['experiment']}.png"]}[kind]
+
+
 def plot_figures(results: dict, results_dir: Path) -> list[Path]:
     """Draw the plots of ``results`` into ``results_dir``; returns their paths."""
-    kind = results["report"]["kind"]
-    draw = {"aux-ratio": plot_aux_ratio, "task-correlation": plot_correlation, "table": plot_table}[kind]
     paths = [Path(results_dir) / name for name in figure_files(results)]
     for path in paths:
-        draw(results, path)
+        fig = draw_figure(results)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
     return paths
 
 
-def plot_aux_ratio(results: dict, path: Path) -> None:
+def draw_figure(results: dict) -> Figure:
+    """The figure of ``results`` (its report kind decides which), not yet saved."""
+    kind = results["report"]["kind"]
+    return {"aux-ratio": plot_aux_ratio, "task-correlation": plot_correlation, "table": plot_table}[kind](results)
+
+
+def plot_aux_ratio(results: dict) -> Figure:
     """One panel per dataset: ours with error bars over seeds, the paper's reference dashed."""
     sweep = next(iter(results["grid"]["evaluate"]))
     reference = results["report"].get("reference")
@@ -54,11 +68,10 @@ def plot_aux_ratio(results: dict, path: Path) -> None:
         ax.legend(loc="best", fontsize=7)
     fig.suptitle(results["title"], fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def plot_correlation(results: dict, path: Path) -> None:
+def plot_correlation(results: dict) -> Figure:
     """Heat map of the task-task Pearson correlation, task names on both axes."""
     a = results["analysis"]
     matrix = np.array([[np.nan if x is None else x for x in row] for row in a["matrix"]], dtype=float)
@@ -71,11 +84,10 @@ def plot_correlation(results: dict, path: Path) -> None:
     fig.colorbar(image, ax=ax, fraction=0.04, label="Pearson correlation")
     ax.set_title(f"{a['dataset']}: Pearson correlation of the task labels", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def plot_table(results: dict, path: Path) -> None:
+def plot_table(results: dict) -> Figure:
     """One panel per dataset: a bar per method and setting (ours, ± std over seeds; the seed
     count at its foot) and the paper's MetaLink value as a black diamond (± its std).
     The axis starts at ``BOTTOM`` (ROC-AUC x100) so that differences of a point show."""
@@ -108,5 +120,4 @@ def plot_table(results: dict, path: Path) -> None:
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
     fig.suptitle(results["title"], fontsize=9)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig

@@ -55,7 +55,7 @@ GRID_OWNED = ("dataset", "setting", "seeds", "out")
 NOT_IDENTITY = ("seeds", "out", "device", "cache_dir")
 #: Test-time sweeps a config may ask for (``evaluate:``): checkpoint re-scored at each value.
 SWEEPS = ("aux_ratio",)
-#: Report kinds (``report: {kind: ...}``), see :mod:`metalink_dgl.experiments.report`.
+#: Report kinds (``report: {kind: ...}``), see :mod:`metalink_dgl.experiments.render`.
 REPORT_KINDS = ("table", "task-correlation", "aux-ratio")
 #: Keys of ``report:``: ``kind`` and the options of the kinds (see the report module).
 REPORT_KEYS = ("kind", "dataset", "n_tasks", "correlation", "compare", "reference")

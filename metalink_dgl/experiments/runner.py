@@ -60,7 +60,7 @@ def run_experiment(experiment: Experiment, runs_dir: str | Path, *, jobs: int = 
     """Train every unfinished run of ``experiment`` under ``runs_dir``, then its ``evaluate`` sweeps.
 
     ``kept``: ``(dataset, setting, method, seed)`` keys whose results are kept from an earlier
-    results file (:func:`~metalink_dgl.experiments.report.kept_results`); their runs are not trained.
+    results file (:func:`~metalink_dgl.experiments.kept.kept_results`); their runs are not trained.
     """
     echo = echo or tqdm.write
     runs = experiment.runs(runs_dir)

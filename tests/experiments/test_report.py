@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments import collect, load_experiment, render, write_results
-from metalink_dgl.experiments.report import README_BEGIN, README_END
+from metalink_dgl.experiments.render import README_BEGIN, README_END
 from metalink_dgl.experiments.runner import check_existing
 from metalink_dgl.io import atomic_write_json
 
@@ -117,7 +117,7 @@ def test_a_directory_holding_a_run_with_other_options_is_refused(write_config, t
 
 
 def test_results_name_no_machine_folder():
-    from metalink_dgl.experiments.report import portable_command
+    from metalink_dgl.experiments.stats import portable_command
 
     cmd = "metalink-dgl experiment experiments/configs/table1.yaml --runs /data/me/runs --results 'res dir' -j 2"
     assert portable_command(cmd) == ("metalink-dgl experiment experiments/configs/table1.yaml --runs '<path>' "

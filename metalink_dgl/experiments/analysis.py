@@ -1,0 +1,69 @@
+"""Table 3's analysis: tasks ranked by their correlation with the others, two cells compared per task."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..data import load_dataset
+from ..errors import MetaLinkError
+from .stats import stats
+
+
+def task_correlation(options: dict, cells: list[dict], default_dataset: str) -> dict:
+    """Table 3: rank tasks by average Pearson correlation with the others; compare two cells per task.
+
+    ``options``: ``dataset``, ``n_tasks`` (3), ``correlation`` (``signed``, the paper's "average
+    Pearson correlation", or ``absolute``), ``compare``: ``[{setting, method}, {setting, method}]``
+    (baseline first). Correlations are pairwise over molecules with both labels observed.
+    """
+    dataset = options.get("dataset", default_dataset)
+    n, mode = int(options.get("n_tasks", 3)), options.get("correlation", "signed")
+    if mode not in ("signed", "absolute"):
+        raise MetaLinkError(f"report.correlation {mode!r} must be 'signed' or 'absolute'")
+    ds = load_dataset(dataset)
+    matrix = pd.DataFrame(ds.Y, columns=ds.task_names).corr(method="pearson", min_periods=3).to_numpy()
+    off = matrix.copy()
+    np.fill_diagonal(off, np.nan)
+    average = np.nanmean(np.abs(off) if mode == "absolute" else off, axis=1)
+    order = [int(j) for j in np.argsort(average, kind="stable")]
+    picked = {"low": order[:n], "high": order[::-1][:n]}
+    compare = options["compare"]
+    pair = [find_cell(cells, dataset, c["setting"], c["method"]) for c in compare]
+
+    def per_task(cell: dict | None, name: str) -> dict:
+        return stats([e["per_task"][name] for e in (cell or {}).get("per_seed", []) if name in e["per_task"]])
+
+    def group(cell: dict | None, tasks: list[int]) -> dict:
+        names = [ds.task_names[j] for j in tasks]
+        return stats([float(np.mean(vals)) for e in (cell or {}).get("per_seed", [])
+                      if (vals := [e["per_task"][t] for t in names if t in e["per_task"]])])
+
+    groups = {}
+    for name, tasks in picked.items():
+        base, ours = group(pair[0], tasks), group(pair[1], tasks)
+        gain = (100 * (ours["mean"] - base["mean"]) / base["mean"]
+                if ours["mean"] is not None and base["mean"] else None)
+        groups[name] = {"tasks": [ds.task_names[j] for j in tasks], "indices": tasks,
+                        "baseline": base, "ours": ours, "improvement_percent": gain}
+    return {
+        "dataset": dataset, "correlation": mode, "n_molecules": len(ds), "task_names": ds.task_names,
+        "matrix": [[None if math.isnan(x) else round(float(x), 4) for x in row] for row in matrix],
+        "average": [round(float(x), 4) for x in average],
+        "compare": compare, "groups": groups,
+        "per_task": [{"task": ds.task_names[j], "index": j, "average": round(float(average[j]), 4), "group": g,
+                      "baseline": per_task(pair[0], ds.task_names[j]), "ours": per_task(pair[1], ds.task_names[j])}
+                     for g, tasks in picked.items() for j in tasks],
+    }
+
+
+def picks_text(picks: dict) -> str:
+    """``low [1, 2]; high [3, 4]``: task groups and their column indices."""
+    return "; ".join(f"{name} {list(tasks)}" for name, tasks in picks.items())
+
+
+def find_cell(cells: list[dict], dataset: str, setting: str, method: str) -> dict | None:
+    """The cell of ``(dataset, setting, method)`` in ``cells``, or None."""
+    return next((c for c in cells if (c["dataset"], c["setting"], c["method"]) == (dataset, setting, method)), None)

@@ -1,0 +1,73 @@
+"""The committed results: their Markdown is exactly what the renderer makes of their JSON, and their
+figures show what the JSON holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection
+from matplotlib.patches import Rectangle
+
+from metalink_dgl.experiments import render
+from metalink_dgl.experiments.figures import draw_figure
+from metalink_dgl.experiments.stats import SCALE
+from metalink_dgl.plots import plt
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+NAMES = ["table1", "table3", "fig4", "table5"]
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_markdown_is_the_rendering_of_its_json(name):
+    assert render(_load(name)) == (RESULTS / f"{name}.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["table1", "table5"])
+def test_table_figure_has_one_bar_per_finished_cell_at_its_mean(name):
+    results = _load(name)
+    fig = draw_figure(results)
+    try:
+        for ax, dataset in zip(fig.axes, results["grid"]["datasets"]):
+            bars = sorted(round(p.get_height(), 6) for p in ax.patches if isinstance(p, Rectangle))
+            cells = [c for c in results["cells"] if c["dataset"] == dataset and c["seeds"]]
+            assert bars == sorted(round(SCALE * c["test"]["mean"], 6) for c in cells)
+            assert ax.get_title() == dataset and ax.get_ylim() == (40, 100)
+        assert "ROC-AUC" in fig.axes[0].get_ylabel()
+    finally:
+        plt.close(fig)
+
+
+def test_aux_ratio_figure_plots_each_sweep_point_of_each_dataset():
+    results = _load("fig4")
+    fig = draw_figure(results)
+    try:
+        for ax, dataset in zip(fig.axes, results["grid"]["datasets"]):
+            cell = next(c for c in results["cells"] if c["dataset"] == dataset)
+            points = cell["sweep"]["aux_ratio"]
+            line = next(line for line in ax.get_lines() if len(line.get_xdata()) == len(points))
+            np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [p["value"] for p in points])
+            np.testing.assert_allclose(np.asarray(line.get_ydata(), float), [SCALE * p["mean"] for p in points])
+            assert any(isinstance(c, LineCollection) for c in ax.collections)  # the error bars
+            assert ax.get_title() == dataset and "aux ratio" in ax.get_xlabel()
+    finally:
+        plt.close(fig)
+
+
+def test_correlation_figure_is_the_t_by_t_matrix_with_every_task_named():
+    results = _load("table3")
+    fig = draw_figure(results)
+    try:
+        ax = fig.axes[0]
+        matrix = np.array([[np.nan if x is None else x for x in row] for row in results["analysis"]["matrix"]])
+        np.testing.assert_allclose(ax.get_images()[0].get_array().filled(np.nan), matrix)
+        names = [t.get_text() for t in ax.get_xticklabels()]
+        assert names == [f"{j}: {n}" for j, n in enumerate(results["analysis"]["task_names"])]
+    finally:
+        plt.close(fig)
