@@ -17,12 +17,13 @@ from pathlib import Path
 import yaml
 
 from ..errors import MetaLinkError
+from ..metrics import REGRESSION_METRICS
 from ..provenance import git_commit
 from .analysis import task_correlation
 from .grid import Experiment
 from .jobs import RUN_RECORD
 from .kept import Kept, cell_protocol
-from .selection import choose, eval_path, group_runs, read_json
+from .selection import choose, eval_path, group_runs, read_json, scores
 from .stats import machine_line, portable_command, stats
 
 
@@ -66,7 +67,7 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "", 
         "date": date.today().isoformat(),
         "report": {"kind": kind, **experiment.report},
         "grid": _grid(experiment),
-        "metric": "test ROC-AUC (fraction) at the best validation epoch; the Markdown shows x100",
+        "metric": _metric_description(cells),
         "runs": {"total": len(runs), "finished": len(runs) - n_missing, "missing": n_missing,
                  "evaluations_missing": missing_evals, "kept_seeds": len(used),
                  "kept_from": kept.source if used else None},
@@ -81,13 +82,23 @@ def collect(experiment: Experiment, runs_dir: str | Path, *, command: str = "", 
     return results
 
 
+def _metric_description(cells: list[dict]) -> str:
+    """What the cells' ``test`` and ``val`` numbers are."""
+    if any(c.get("metric", "roc_auc") != "roc_auc" for c in cells):
+        return ("per cell its `metric`: R2 (continuous tasks) or the mean over tasks of ROC-AUC (binary) and R2 "
+                "(continuous), at the best validation epoch; `regression` holds RMSE, MAE, R2 and Pearson r per "
+                "endpoint in original units")
+    return "test ROC-AUC (fraction) at the best validation epoch; the Markdown shows x100"
+
+
 def _seed_entry(experiment: Experiment, candidates, chosen, runs_dir: Path, with_tasks: bool) -> tuple[dict, list]:
     run, metrics, by_layers = chosen
     # the runner's record; for a run made by ``metalink-dgl train`` itself, its summary's commit and machine
     records = [read_json(r.dir / RUN_RECORD) or read_json(r.dir.parent / "summary.json") or {} for r in candidates]
     walls = [r.get("wall_seconds") for r in records]
+    val, test = scores(metrics)
     entry = {
-        "seed": run.seed, "layers": run.layers, "val": metrics["val_roc_auc"], "test": metrics["test_roc_auc"],
+        "seed": run.seed, "layers": run.layers, "val": val, "test": test,
         "best_epoch": metrics["best_epoch"], "n_tasks_scored": metrics["test"]["n_tasks_scored"],
         "n_tasks_skipped": metrics["test"]["n_tasks_skipped"],
         "wall_seconds": sum(walls) if None not in walls else None,
@@ -96,14 +107,43 @@ def _seed_entry(experiment: Experiment, candidates, chosen, runs_dir: Path, with
         "run": run.dir.relative_to(runs_dir).as_posix(),
     }
     if len(by_layers) > 1:
-        entry["by_layers"] = {str(k): {"val": m["val_roc_auc"], "test": m["test_roc_auc"]}
-                              for k, m in by_layers.items()}
+        entry["by_layers"] = {str(k): dict(zip(("val", "test"), scores(m))) for k, m in by_layers.items()}
     if with_tasks:
         entry["per_task"] = metrics["test"]["per_task"]
     if experiment.evaluate:
-        entry["sweep"] = {sweep: {f"{v:g}": (read_json(eval_path(run, sweep, v)) or {}).get("roc_auc")
-                                  for v in values} for sweep, values in experiment.evaluate.items()}
+        swept = {sweep: {f"{v:g}": read_json(eval_path(run, sweep, v)) or {} for v in values}
+                 for sweep, values in experiment.evaluate.items()}
+        entry["sweep"] = {sweep: {k: r.get(r.get("metric", "roc_auc")) for k, r in by_value.items()}
+                          for sweep, by_value in swept.items()}
+    if "regression" in metrics["test"]:  # continuous tasks: every metric of every endpoint, test and sweeps
+        entry["metric"] = metrics["metric"]
+        entry["regression"] = _endpoints(metrics["test"])
+        if experiment.evaluate:
+            entry["sweep_regression"] = {sweep: {k: _endpoints(r) if r else None for k, r in by_value.items()}
+                                         for sweep, by_value in swept.items()}
     return entry, records
+
+
+def _endpoints(result: dict) -> dict:
+    """The continuous-task part of a test result: the means over tasks and each task's RMSE, MAE, R2, r."""
+    return {"mean": {k: result[k] for k in REGRESSION_METRICS}, "per_task": result["regression"]}
+
+
+def _endpoint_stats(per_seed: list[dict], evaluate: dict) -> dict:
+    """Mean ± std over seeds of every metric of every continuous task: on the test draw (``test``) and at
+    each sweep value (``sweep``: sweep -> value -> the same)."""
+    def summarize(results: list[dict]) -> dict:
+        names = list(dict.fromkeys(name for r in results for name in r["per_task"]))
+        return {"mean": {k: stats([r["mean"][k] for r in results]) for k in REGRESSION_METRICS},
+                "per_task": {name: {k: stats([r["per_task"][name][k] for r in results if name in r["per_task"]])
+                                    for k in (*REGRESSION_METRICS, "n")} for name in names}}
+
+    def swept(sweep: str, value: str) -> list[dict]:
+        return [r for e in per_seed if (r := e.get("sweep_regression", {}).get(sweep, {}).get(value))]
+
+    return {"test": summarize([e["regression"] for e in per_seed if "regression" in e]),
+            "sweep": {sweep: {f"{v:g}": summarize(swept(sweep, f"{v:g}")) for v in values}
+                      for sweep, values in evaluate.items()}}
 
 
 def _cell(experiment: Experiment, cell: tuple, per_seed: list[dict], missing: list[int], groups) -> dict:
@@ -121,6 +161,9 @@ def _cell(experiment: Experiment, cell: tuple, per_seed: list[dict], missing: li
         "machines": sorted({m for e in per_seed for m in e["machines"]}),
         "per_seed": per_seed,
     }
+    if any("regression" in e for e in per_seed):
+        out["metric"] = per_seed[0]["metric"]
+        out["regression"] = _endpoint_stats(per_seed, experiment.evaluate)
     if experiment.evaluate:
         out["sweep"] = {}
         for sweep, values in experiment.evaluate.items():

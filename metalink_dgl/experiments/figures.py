@@ -24,8 +24,9 @@ BOTTOM = 40
 def figure_files(results: dict) -> list[str]:
     """File names of the plots that go with a results dict (next to its JSON)."""
     kind = results["report"]["kind"]
-    return {"table": [f"{results['experiment']}.png"], "task-correlation": [f"{results['experiment']}_correlation.png"],
-            "aux-ratio": [f"{results['experiment']}.png"]}[kind]
+    if kind == "task-correlation":
+        return [f"{results['experiment']}_correlation.png"]
+    return [f"{results['experiment']}.png"]
 
 
 def plot_figures(results: dict, results_dir: Path) -> list[Path]:
@@ -41,7 +42,8 @@ def plot_figures(results: dict, results_dir: Path) -> list[Path]:
 def draw_figure(results: dict) -> Figure:
     """The figure of ``results`` (its report kind decides which), not yet saved."""
     kind = results["report"]["kind"]
-    return {"aux-ratio": plot_aux_ratio, "task-correlation": plot_correlation, "table": plot_table}[kind](results)
+    return {"aux-ratio": plot_aux_ratio, "task-correlation": plot_correlation, "table": plot_table,
+            "endpoints": plot_endpoints}[kind](results)
 
 
 def plot_aux_ratio(results: dict) -> Figure:
@@ -120,4 +122,37 @@ def plot_table(results: dict) -> Figure:
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
     fig.suptitle(results["title"], fontsize=9)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def plot_endpoints(results: dict) -> Figure:
+    """Continuous endpoints: test R2 per endpoint, a bar per cell (± std over seeds); and, for each
+    auxiliary-ratio sweep, test R2 against the ratio, a line per cell."""
+    cells = [c for c in results["cells"] if c.get("regression")]
+    curves = [s for s in results["grid"]["evaluate"] if s != "leave_one_out"]
+    fig, axes = plt.subplots(1, 1 + len(curves), figsize=(6 + 4 * len(curves), 3.8), squeeze=False)
+    names = list(cells[0]["regression"]["test"]["per_task"]) if cells else []
+    width = 0.8 / max(len(cells), 1)
+    ax = axes[0][0]
+    for k, c in enumerate(cells):
+        per_task = c["regression"]["test"]["per_task"]
+        found = [(i, per_task[n]["r2"]) for i, n in enumerate(names) if per_task.get(n, {}).get("r2", {}).get("mean")
+                 is not None]
+        ax.bar([i - 0.4 + width * (k + 0.5) for i, _ in found], [s["mean"] for _, s in found], width,
+               yerr=[s["std"] for _, s in found], capsize=2, color=f"C{k}", label=f"{c['method']} ({c['setting']})")
+    ax.set_xticks(range(len(names)), [n.replace("LOG ", "")[:22] for n in names], rotation=30, ha="right", fontsize=6)
+    ax.set(ylabel="test R2", title="per endpoint")
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.legend(fontsize=6)
+    for ax, sweep in zip(axes[0][1:], curves):
+        values = results["grid"]["evaluate"][sweep]
+        for k, c in enumerate(cells):
+            points = [c["regression"]["sweep"][sweep][f"{v:g}"]["mean"]["r2"] for v in values]
+            kept = [(v, p) for v, p in zip(values, points) if p["mean"] is not None]
+            ax.errorbar([v for v, _ in kept], [p["mean"] for _, p in kept], yerr=[p["std"] for _, p in kept],
+                        marker="o", capsize=3, color=f"C{k}", label=f"{c['method']} ({c['setting']})")
+        ax.set(xlabel=f"test {sweep.replace('_', ' ')}", ylabel="test R2 (mean over endpoints)", title=sweep)
+        ax.legend(fontsize=6)
+    fig.suptitle(results["title"], fontsize=9)
+    fig.tight_layout()
     return fig

@@ -54,9 +54,9 @@ GRID_OWNED = ("dataset", "setting", "seeds", "out")
 #: Options that do not change what a run computes, left out of its identity.
 NOT_IDENTITY = ("seeds", "out", "device", "cache_dir")
 #: Test-time sweeps a config may ask for (``evaluate:``): checkpoint re-scored at each value.
-SWEEPS = ("aux_ratio",)
+SWEEPS = ("aux_ratio", "leave_one_out")
 #: Report kinds (``report: {kind: ...}``), see :mod:`metalink_dgl.experiments.render`.
-REPORT_KINDS = ("table", "task-correlation", "aux-ratio")
+REPORT_KINDS = ("table", "task-correlation", "aux-ratio", "endpoints")
 #: Keys of ``report:``: ``kind`` and the options of the kinds (see the report module).
 REPORT_KEYS = ("kind", "dataset", "n_tasks", "correlation", "compare", "reference")
 

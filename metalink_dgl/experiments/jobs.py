@@ -31,6 +31,7 @@ from ..engine.run import evaluate_checkpoint, train
 from ..errors import MetaLinkError
 from ..io import atomic_write_json
 from ..provenance import provenance
+from .selection import scores
 
 #: Written by a finished training job next to ``metrics.json``: wall time, commit, machine, command.
 RUN_RECORD = "run.json"
@@ -110,16 +111,17 @@ def run_job(spec: dict) -> dict:
                 "command": spec.get("command", ""), "wall_seconds": time.perf_counter() - start,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "torch_threads": torch.get_num_threads(), **provenance()})
-        return {"test": metrics["test_roc_auc"], "val": metrics["val_roc_auc"]}
+        val, test = scores(metrics)
+        return {"test": test, "val": val}
     if spec["kind"] == "evaluate":
-        scores = {}
+        values = {}
         for value, out in spec["values"]:
             result = evaluate_checkpoint(spec["checkpoint"], device=spec["device"], **{spec["sweep"]: value})
             atomic_write_json(Path(out), {**result, spec["sweep"]: value, "checkpoint": Path(spec["checkpoint"]).name,
                                           "wall_seconds": time.perf_counter() - start, **provenance()})
-            scores[f"{value:g}"] = result["roc_auc"]
+            values[f"{value:g}"] = result[result["metric"]]
             start = time.perf_counter()
-        return scores
+        return values
     raise MetaLinkError(f"unknown job kind {spec['kind']!r}")
 
 

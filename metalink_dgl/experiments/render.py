@@ -7,7 +7,9 @@ Report kinds (``report: {kind: ...}`` in the config):
 * ``task-correlation`` (Table 3): tasks ranked by their average Pearson correlation with
   the others; per-task ROC-AUC of a baseline cell vs a MetaLink cell, and a heat map;
 * ``aux-ratio`` (Figure 4): the chosen checkpoints re-scored at several test auxiliary
-  ratios, against a published reference value drawn as a dashed line.
+  ratios, against a published reference value drawn as a dashed line;
+* ``endpoints`` (continuous tasks, e.g. ADME): per cell R2 and RMSE in original units, on the
+  test draw and per sweep (leave one endpoint out, auxiliary ratios), and per endpoint.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ README_BEGIN, README_END = "<!-- experiments:begin -->", "<!-- experiments:end -
 def render(results: dict, image_prefix: str = "") -> str:
     """The Markdown of a results dict (see :func:`collect`); nothing but the dict goes in."""
     kind = results["report"]["kind"]
-    body = {"table": _render_table, "task-correlation": _render_correlation, "aux-ratio": _render_aux_ratio}[kind]
+    body = {"table": _render_table, "task-correlation": _render_correlation, "aux-ratio": _render_aux_ratio,
+            "endpoints": _render_endpoints}[kind]
     return "\n".join([*_header(results), *body(results, image_prefix)]).rstrip() + "\n"
 
 
@@ -68,10 +71,13 @@ def _header(r: dict) -> list[str]:
 def _metric_sentence(r: dict) -> str:
     layers = r["grid"]["command_line"]["layers"]
     searched = [layers] if layers is not None else r["grid"]["select_layers"]
-    text = "Test ROC-AUC x100 at the best validation epoch, mean ± std over seeds"
+    endpoints = r["report"]["kind"] == "endpoints"
+    text = ("Test R2 and RMSE (original units) of the continuous endpoints at the best validation epoch (by "
+            "validation R2)" if endpoints else "Test ROC-AUC x100 at the best validation epoch") + \
+        ", mean ± std over seeds"
     if searched and len(searched) > 1:
-        text += (f"; KG layers chosen per seed by validation ROC-AUC among L ∈ {{{', '.join(map(str, searched))}}} "
-                 "(methods with a fixed L are not searched)")
+        text += (f"; KG layers chosen per seed by validation {'R2' if endpoints else 'ROC-AUC'} among "
+                 f"L ∈ {{{', '.join(map(str, searched))}}} (methods with a fixed L are not searched)")
     return text + "."
 
 
@@ -201,6 +207,78 @@ def _render_correlation(r: dict, image_prefix: str) -> list[str]:
                      f"{_ours(t['baseline'])} | {_ours(t['ours'])} |")
     lines += ["", *[f"![Pearson correlation of the {a['dataset']} tasks]({image_prefix}{n})" for n in figure_files(r)]]
     return lines + [""]
+
+
+def _render_endpoints(r: dict, image_prefix: str) -> list[str]:
+    sweeps = r["grid"]["evaluate"]
+    loo = "leave_one_out" in sweeps
+    lines = []
+    for dataset in r["grid"]["datasets"]:
+        cells = [c for c in r["cells"] if c["dataset"] == dataset]
+        done = [c for c in cells if c.get("regression")]
+        lines += [f"## {dataset}", "",
+                  "| setting | method | test R2 | test RMSE | seeds | L chosen |"
+                  + (" leave-one-out R2 | leave-one-out RMSE |" if loo else "") + " wall time |",
+                  "| --- " * (9 if loo else 7) + "|"]
+        for c in cells:
+            reg = c.get("regression")
+            chosen = ", ".join(map(str, c["layers_chosen"])) or MISSING
+            row = (f"| {c['setting']} | {c['method']} | {_value(reg, 'test', 'r2')} | {_value(reg, 'test', 'rmse')} | "
+                   f"{len(c['seeds'])}/{len(r['grid']['seeds'])} | {chosen} |")
+            if loo:
+                row += f" {_value(reg, 'loo', 'r2')} | {_value(reg, 'loo', 'rmse')} |"
+            lines.append(row + f" {_wall(c['wall_seconds'])} |")
+        if not done:
+            lines.append("")
+            continue
+        names = list(done[0]["regression"]["test"]["per_task"])
+        lines += ["", "Per endpoint, test R2 / RMSE (mean over seeds):", "",
+                  "| endpoint | " + " | ".join(f"{c['method']} ({c['setting']})" for c in done) + " |",
+                  "| --- " * (len(done) + 1) + "|"]
+        for name in names:
+            lines.append(f"| {name} | " + " | ".join(_endpoint(c, name) for c in done) + " |")
+        if loo:
+            lines += ["", "Leave one endpoint out (each endpoint of each test molecule predicted from all its other "
+                      "measured endpoints; relational blocks also hold training molecules with all their values), "
+                      "R2 / RMSE:", "",
+                      "| endpoint | " + " | ".join(f"{c['method']} ({c['setting']})" for c in done) + " |",
+                      "| --- " * (len(done) + 1) + "|"]
+            for name in names:
+                lines.append(f"| {name} | " + " | ".join(_endpoint(c, name, "loo") for c in done) + " |")
+        for sweep in (s for s in sweeps if s != "leave_one_out"):
+            lines += ["", f"Test R2 with each test molecule revealing a fraction `{sweep}` of its other endpoints "
+                      "(a fresh seeded draw per value):", "",
+                      f"| {sweep} | " + " | ".join(f"{c['method']} ({c['setting']})" for c in done) + " |",
+                      "| --- " * (len(done) + 1) + "|"]
+            for v in sweeps[sweep]:
+                lines.append(f"| {v:g} | " + " | ".join(_plain(c["regression"]["sweep"][sweep][f"{v:g}"]["mean"]["r2"])
+                                                        for c in done) + " |")
+        lines.append("")
+    return lines + [f"![{r['title']}]({image_prefix}{name})" for name in figure_files(r)] + [""]
+
+
+def _stats_of(reg: dict | None, where: str) -> dict | None:
+    """A cell's regression summary on the test draw (``test``) or leaving one endpoint out (``loo``)."""
+    if not reg:
+        return None
+    return reg["test"] if where == "test" else reg["sweep"].get("leave_one_out", {}).get("1")
+
+
+def _value(reg: dict | None, where: str, key: str) -> str:
+    found = _stats_of(reg, where)
+    return MISSING if found is None else _plain(found["mean"][key])
+
+
+def _endpoint(cell: dict, name: str, where: str = "test") -> str:
+    found = (_stats_of(cell["regression"], where) or {}).get("per_task", {}).get(name)
+    if not found or found["r2"]["mean"] is None:
+        return MISSING
+    return f"{found['r2']['mean']:.3f} / {found['rmse']['mean']:.3f}"
+
+
+def _plain(s: dict) -> str:
+    """``0.512 ± 0.020``: a metric that is not a percentage (R2, RMSE)."""
+    return MISSING if s["mean"] is None else f"{s['mean']:.3f} ± {s['std']:.3f}"
 
 
 def write_results(results: dict, results_dir: str | Path) -> list[Path]:

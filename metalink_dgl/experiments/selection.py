@@ -40,8 +40,15 @@ def choose(candidates: list[Run]) -> tuple[Run, dict, dict[int, dict]] | None:
         if m is None:
             return None
         metrics[run.layers] = m
-    best = max(candidates, key=lambda r: (_score(metrics[r.layers]["val_roc_auc"]), -r.layers))
+    best = max(candidates, key=lambda r: (_score(scores(metrics[r.layers])[0]), -r.layers))
     return best, metrics[best.layers], metrics
+
+
+def scores(metrics: dict) -> tuple[float, float]:
+    """Validation and test value of a run's selection metric (``metrics["metric"]``: ROC-AUC, R2 or the
+    mixed score; ROC-AUC in a file written before it was recorded)."""
+    metric = metrics.get("metric", "roc_auc")
+    return metrics[f"val_{metric}"], metrics[f"test_{metric}"]
 
 
 def eval_path(run: Run, sweep: str, value: float) -> Path:
