@@ -10,22 +10,14 @@ import yaml
 
 from metalink_dgl.device import DEVICES
 
+from .options import parse_seeds, split_task_columns
+
 RUNS = "runs/paper"
 
 
-def _names(value: str | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
-
-
-def _seeds(values: tuple[str, ...], extra: tuple[int, ...]) -> tuple[int, ...] | None:
-    if extra and not values:
-        raise click.UsageError(f"unexpected arguments {list(extra)}; seeds go after --seeds")
-    if not values:
-        return None
-    try:
-        return tuple(int(s) for v in values for s in v.replace(",", " ").split()) + tuple(extra)
-    except ValueError:
-        raise click.BadParameter(f"{values} is not a list of integers", param_hint="--seeds") from None
+def _list(value: str | None) -> tuple[str, ...] | None:
+    names = split_task_columns(value)
+    return None if names is None else tuple(names)
 
 
 def _options(epochs, max_molecules, device, settings: tuple[str, ...]) -> dict:
@@ -47,7 +39,7 @@ def _command_line(ctx: click.Context) -> str:
         if isinstance(param, click.Argument) or value in (None, (), False) or value == param.default:
             continue
         if param.name == "seeds":
-            words += ["--seeds", *map(str, _seeds(value, ctx.params["extra_seeds"]))]
+            words += ["--seeds", *map(str, parse_seeds(value, ctx.params["extra_seeds"]))]
         elif value is True:
             words.append(param.opts[0])
         else:
@@ -96,9 +88,9 @@ def command(ctx, config, extra_seeds, seeds, epochs, layers, max_molecules, set_
     from metalink_dgl.experiments import collect, kept_results, load_experiment, run_experiment, write_results
     from metalink_dgl.experiments.grid import Overrides
 
-    overrides = Overrides(seeds=_seeds(seeds, extra_seeds), layers=layers,
-                          options=_options(epochs, max_molecules, device, set_options), methods=_names(methods),
-                          datasets=_names(datasets), settings=_names(settings))
+    overrides = Overrides(seeds=parse_seeds(seeds, extra_seeds), layers=layers,
+                          options=_options(epochs, max_molecules, device, set_options), methods=_list(methods),
+                          datasets=_list(datasets), settings=_list(settings))
     experiment = load_experiment(config, overrides)
     if results is None:
         results = str(Path(runs) / "quick-look") if overrides.quick_look else "results"

@@ -86,3 +86,16 @@ def parse_task_types(value: str | None) -> dict[str, str] | None:
             raise MetaLinkError(f"--task-types {item!r}: write each as <task column>=<binary|regression>")
         out[name.strip()] = kind.strip()
     return out
+
+
+def parse_seeds(values: tuple[str, ...], extra: tuple[int, ...] = ()) -> tuple[int, ...] | None:
+    """``--seeds 0 1 2`` (the first after the flag, the rest as ``extra`` arguments) or ``--seeds 0,1,2``;
+    None if not given."""
+    if extra and not values:
+        raise click.UsageError(f"unexpected arguments {list(extra)}; seeds go after --seeds")
+    if not values:
+        return None
+    try:
+        return tuple(int(s) for v in values for s in str(v).replace(",", " ").split()) + tuple(extra)
+    except ValueError:
+        raise click.BadParameter(f"{values} is not a list of integers", param_hint="--seeds") from None
