@@ -15,8 +15,11 @@ from .options import dataset_options, parse_seeds, parse_task_types, split_task_
 D = TrainConfig()
 
 
-def _fmt(stats: dict) -> str:
-    return f"{100 * stats['mean']:.1f} ± {100 * stats['std']:.1f}"
+def _fmt(stats: dict, metric: str) -> str:
+    """Mean ± std: x100 for a percentage (ROC-AUC, mAP, accuracy), three decimals for R2 and the mixed score."""
+    if metric in ("roc_auc", "map", "accuracy"):
+        return f"{100 * stats['mean']:.1f} ± {100 * stats['std']:.1f}"
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f}"
 
 
 @click.command("train")
@@ -46,7 +49,7 @@ def command(task_columns, task_types, seeds, extra_seeds, out, resume, no_progre
     click.echo(
         f"{summary['dataset']} | {config.setting} | {config.model} {config.encoder} L={config.layers} | "
         f"seeds {summary['seeds']}\n"
-        f"  validation {label} {_fmt(summary[f'val_{metric}'])}\n"
-        f"  test {label}       {_fmt(summary[f'test_{metric}'])}{ci}   (best epochs {summary['best_epochs']})\n"
+        f"  validation {label} {_fmt(summary[f'val_{metric}'], metric)}\n"
+        f"  test {label}       {_fmt(summary[f'test_{metric}'], metric)}{ci}   (best epochs {summary['best_epochs']})\n"
         f"  results in {out}/summary.json"
     )
