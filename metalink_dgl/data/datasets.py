@@ -29,10 +29,9 @@ from .splits import Split, make_split
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class BundledDataset:
-    """A MoleculeNet file packaged in ``metalink_dgl/data/moleculenet``.
+    """A CSV packaged in ``metalink_dgl/data/<folder>`` (MoleculeNet sets in ``moleculenet``, ADME in ``adme``).
 
     Attributes
     ----------
@@ -42,7 +41,7 @@ class BundledDataset:
         Name of the SMILES column.
     exclude : tuple of str
         Non-task columns besides the SMILES one (e.g. Tox21's ``mol_id``); every other
-        column is a task.
+        column is a task, its type inferred from its values.
     folder : str
         Package folder of the file (``metalink_dgl/data/<folder>``), beside its README and licence.
     """
@@ -77,7 +76,7 @@ class MoleculeDataset:
     Attributes
     ----------
     name : str
-        ``'tox21'``, ``'sider'``, ``'toxcast'`` or the stem of a user file.
+        A key of :data:`BUNDLED` or the stem of a user file.
     source : str
         Path of the CSV that was read (used in messages).
     smiles : list of str
@@ -91,7 +90,8 @@ class MoleculeDataset:
     n_invalid : int
         Rows dropped because RDKit could not parse their SMILES.
     task_types : list of str, optional
-        ``"binary"`` or ``"regression"`` per task (default: all binary).
+        The T task types, ``"binary"`` or ``"regression"`` (:data:`~metalink_dgl.data.labels.TASK_TYPES`);
+        default: all binary. A binary task holds only 0, 1 and NaN.
     """
 
     name: str
@@ -110,16 +110,20 @@ class MoleculeDataset:
                              f"do not fit {n} molecules x {t} tasks")
         if self.task_types is None:
             object.__setattr__(self, "task_types", ["binary"] * t)
-        if len(self.task_types) != t or not set(self.task_types) <= set(TASK_TYPES):
-            raise ValueError(f"MoleculeDataset {self.name}: task_types {self.task_types} is not one of "
-                             f"{TASK_TYPES} per task")
-        binary = self.Y[:, ~self.continuous]
-        if not np.isin(binary[~np.isnan(binary)], (0.0, 1.0)).all():
-            raise ValueError(f"MoleculeDataset {self.name}: a binary task holds a value other than 0 or 1")
+        if len(self.task_types) != t:
+            raise ValueError(f"MoleculeDataset {self.name}: {len(self.task_types)} task_types for {t} tasks")
+        unknown = [kind for kind in self.task_types if kind not in TASK_TYPES]
+        if unknown:
+            raise ValueError(f"MoleculeDataset {self.name}: task type {unknown[0]!r} is not one of {TASK_TYPES}")
+        bad = ~np.isnan(self.Y) & (self.Y != 0) & (self.Y != 1) & ~self.continuous
+        if bad.any():
+            j = int(np.argwhere(bad)[0, 1])
+            raise ValueError(f"MoleculeDataset {self.name}: binary task {self.task_names[j]!r} holds a value other "
+                             "than 0 or 1")
 
     @property
     def continuous(self) -> np.ndarray:
-        """(T,) bool: which tasks are continuous."""
+        """(T,) bool: which tasks are continuous (``"regression"``)."""
         return np.array([kind == "regression" for kind in self.task_types], dtype=bool)
 
     def __len__(self) -> int:
@@ -160,7 +164,7 @@ class MoleculeDataset:
 def load_dataset(name_or_path: str, smiles_column: str | None = None, task_columns: Sequence[str] | None = None,
                  skip_invalid: bool = False, label_hint: str = TASK_COLUMNS_HINT,
                  task_types: Mapping[str, str] | None = None) -> MoleculeDataset:
-    """Load a bundled MoleculeNet set or a user CSV of SMILES + 0/1 task columns.
+    """Load a bundled set or a user CSV of SMILES + task columns (0/1 labels or continuous values).
 
     Parameters
     ----------
@@ -170,7 +174,7 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
         SMILES column; default: the bundled set's, else the column named ``smiles`` (any case).
     task_columns : sequence of str, optional
         Task columns, in the order wanted; default: every named column but the SMILES one
-        (and, for Tox21, ``mol_id``).
+        (and, for a bundled set, its ``exclude`` columns, e.g. Tox21's ``mol_id``).
     skip_invalid : bool
         For a user CSV, drop rows RDKit cannot parse (with one warning) instead of raising.
         Bundled data always drop them with one warning.
@@ -183,15 +187,15 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
     Returns
     -------
     MoleculeDataset
-        N valid molecules, ``Y`` of shape (N, T).
+        N valid molecules, ``Y`` of shape (N, T), ``task_types`` of length T.
 
     Raises
     ------
     MetaLinkError
         One line naming the file (and line/column) for: an unknown name, an empty file,
         a missing SMILES or task column, duplicate columns, no task columns, a task value that
-        is not a number (or not 0/1 in a task forced binary), or (without ``skip_invalid``) a
-        SMILES RDKit cannot parse.
+        is not a finite number (or not 0/1 in a task forced binary), a ``task_types`` entry naming
+        a column that is not a task or an unknown type, or (without ``skip_invalid``) a SMILES RDKit cannot parse.
     """
     key = str(name_or_path)
     if key.lower() in BUNDLED:

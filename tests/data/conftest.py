@@ -20,3 +20,8 @@ def sider():
 @pytest.fixture(scope="session")
 def toxcast():
     return load_dataset("toxcast")
+
+
+@pytest.fixture(scope="session")
+def adme():
+    return load_dataset("adme")

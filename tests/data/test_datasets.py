@@ -1,4 +1,4 @@
-"""load_dataset on the bundled MoleculeNet files and on small, deliberately broken user CSVs."""
+"""load_dataset on the bundled files (MoleculeNet, Biogen ADME) and on small, deliberately broken user CSVs."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from metalink_dgl.errors import MetaLinkError
 # (name, rows in the file, task columns, rows RDKit cannot parse). The 8 Tox21 rows are
 # hypervalent aluminium compounds ("[AlH3]" with 4-6 bonds) that current RDKit rejects
 # (rdkit 2026.09 here; older RDKit releases rejected a different handful).
-BUNDLED_COUNTS = [("tox21", 7831, 12, 8), ("sider", 1427, 27, 0), ("toxcast", 8576, 617, 0)]
+BUNDLED_COUNTS = [("tox21", 7831, 12, 8), ("sider", 1427, 27, 0), ("toxcast", 8576, 617, 0), ("adme", 3521, 6, 0)]
 
 
 def _bundled_frame(name: str) -> pd.DataFrame:
     with BUNDLED[name].path() as path:
-        return pd.read_csv(path)
+        return pd.read_csv(path, float_precision="round_trip")
 
 
 @pytest.mark.parametrize("name, rows, tasks, dropped", BUNDLED_COUNTS)
@@ -32,13 +32,13 @@ def test_bundled_counts_match_the_files(name, rows, tasks, dropped, request):
     assert ds.name == name and ds.source.endswith(BUNDLED[name].filename)
 
 
-@pytest.mark.parametrize("name", ["tox21", "sider", "toxcast"])
+@pytest.mark.parametrize("name", ["tox21", "sider", "toxcast", "adme"])
 def test_bundled_labels_equal_pandas(name, request):
     ds = request.getfixturevalue(name)
     df = _bundled_frame(name)
     rows = ds.lines - 2
     np.testing.assert_array_equal(ds.Y, df[ds.task_names].to_numpy(dtype=np.float32)[rows])
-    assert ds.smiles == df["smiles"].iloc[rows].tolist()
+    assert ds.smiles == df[BUNDLED[name].smiles_column].iloc[rows].tolist()
 
 
 def test_tox21_tasks_exclude_mol_id(tox21):
