@@ -8,16 +8,16 @@ import click
 
 from metalink_dgl.data import describe, format_description, load_dataset
 
-from .options import dataset_options, molecules_only, parse_task_types, split_task_columns
+from .options import molecule_csv_options, molecules_only
 
 
 @click.command("describe")
-@dataset_options(cache=False)
+@molecule_csv_options
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics (with every task) as JSON.")
 def command(dataset, smiles_column, task_columns, task_types, skip_invalid, as_json):
     """Counts of molecules, tasks and labels of a dataset, and positives per task."""
     dataset = molecules_only(dataset, "describe")
-    data = load_dataset(dataset, smiles_column=smiles_column, task_columns=split_task_columns(task_columns),
-                        skip_invalid=skip_invalid, task_types=parse_task_types(task_types))
+    data = load_dataset(dataset, smiles_column=smiles_column, task_columns=task_columns, skip_invalid=skip_invalid,
+                        task_types=task_types)
     stats = describe(data)
     click.echo(json.dumps(stats, indent=2) if as_json else format_description(stats))

@@ -15,9 +15,9 @@ from .options import parse_seeds, split_task_columns
 RUNS = "runs/paper"
 
 
-def _list(value: str | None) -> tuple[str, ...] | None:
-    names = split_task_columns(value)
-    return None if names is None else tuple(names)
+def _tuple(values: list | None) -> tuple | None:
+    """A parsed list as the tuple :class:`Overrides` holds; None stays None."""
+    return None if values is None else tuple(values)
 
 
 def _options(epochs, max_molecules, device, settings: tuple[str, ...]) -> dict:
@@ -39,7 +39,7 @@ def _command_line(ctx: click.Context) -> str:
         if isinstance(param, click.Argument) or value in (None, (), False) or value == param.default:
             continue
         if param.name == "seeds":
-            words += ["--seeds", *map(str, parse_seeds(value, ctx.params["extra_seeds"]))]
+            words += ["--seeds", *map(str, parse_seeds(value))]
         elif value is True:
             words.append(param.opts[0])
         else:
@@ -49,8 +49,8 @@ def _command_line(ctx: click.Context) -> str:
 
 @click.command("experiment")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("extra_seeds", nargs=-1, type=int, required=False, metavar="")  # the rest of "--seeds 0 1 2"
-@click.option("--seeds", multiple=True, help="Seeds instead of the config's: --seeds 0 1 2 or --seeds 0,1,2.")
+@click.option("--seeds", multiple=True, metavar="SEED...",
+              help="Seeds instead of the config's: --seeds 0 1 2 or --seeds 0,1,2.")
 @click.option("--epochs", type=int, default=None, help="Epochs instead of the config's (a quick look).")
 @click.option("--layers", type=int, default=None,
               help="One number of KG layers instead of the validation search (methods with a fixed L keep it).")
@@ -76,7 +76,7 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--dry-run", is_flag=True, help="List the runs and whether each is finished; train nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (the per-run lines stay).")
 @click.pass_context
-def command(ctx, config, extra_seeds, seeds, epochs, layers, max_molecules, set_options, methods, datasets, settings,
+def command(ctx, config, seeds, epochs, layers, max_molecules, set_options, methods, datasets, settings,
             device, jobs, runs, results, report_only, partial, keep_results, dry_run, no_progress):
     """Run the grid of an experiment config (a paper table or figure), skipping finished runs.
 
@@ -88,9 +88,10 @@ def command(ctx, config, extra_seeds, seeds, epochs, layers, max_molecules, set_
     from metalink_dgl.experiments import collect, kept_results, load_experiment, run_experiment, write_results
     from metalink_dgl.experiments.grid import Overrides
 
-    overrides = Overrides(seeds=parse_seeds(seeds, extra_seeds), layers=layers,
-                          options=_options(epochs, max_molecules, device, set_options), methods=_list(methods),
-                          datasets=_list(datasets), settings=_list(settings))
+    overrides = Overrides(seeds=_tuple(parse_seeds(seeds)), layers=layers,
+                          options=_options(epochs, max_molecules, device, set_options),
+                          methods=_tuple(split_task_columns(methods)), datasets=_tuple(split_task_columns(datasets)),
+                          settings=_tuple(split_task_columns(settings)))
     experiment = load_experiment(config, overrides)
     if results is None:
         results = str(Path(runs) / "quick-look") if overrides.quick_look else "results"

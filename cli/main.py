@@ -11,10 +11,16 @@ from metalink_dgl import __version__
 from metalink_dgl.errors import MetaLinkError
 
 from . import describe, evaluate, experiment, predict, report, split, train
+from .options import join_seed_words
 
 
 class _Group(click.Group):
-    """A :class:`MetaLinkError` from any subcommand becomes click's ``Error: <one line>``, exit 1."""
+    """A :class:`MetaLinkError` from any subcommand becomes click's ``Error: <one line>``, exit 1; ``--seeds``
+    of any subcommand takes several words (:func:`~cli.options.join_seed_words`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the command line with the words of each ``--seeds`` joined into one."""
+        return super().parse_args(ctx, join_seed_words(args))
 
     def invoke(self, ctx: click.Context):
         try:
@@ -23,7 +29,7 @@ class _Group(click.Group):
             raise click.ClickException(str(err)) from None
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("metalink-dgl", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="metalink-dgl")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def cli(verbose: bool) -> None:

@@ -6,7 +6,7 @@ import click
 
 from metalink_dgl.device import DEVICES
 
-from .options import split_task_columns
+from .options import list_option
 
 
 @click.command("predict")
@@ -16,7 +16,7 @@ from .options import split_task_columns
               "empty = predict); other columns are passed through.")
 @click.option("--output", "output_csv", required=True, type=click.Path(dir_okay=False),
               help="Output CSV: the input columns, then <task>_prob per predicted task (written atomically).")
-@click.option("--tasks", default=None, help="Comma-separated tasks to predict [default: all the model can].")
+@list_option("--tasks", default=None, help="Comma-separated tasks to predict [default: all the model can].")
 @click.option("--support", type=click.Path(dir_okay=False), default=None,
               help="Meta-trained models: CSV of SMILES + 0/1/empty columns labelling examples of the new tasks "
               "to predict.")
@@ -37,7 +37,7 @@ def command(checkpoint, input_csv, output_csv, tasks, support, shots, aux_ratio,
     """Predict the unknown labels of the molecules in --input, using the labels they already have."""
     from metalink_dgl.prediction import predict
 
-    result = predict(checkpoint, input_csv, output_csv, tasks=split_task_columns(tasks), support=support, shots=shots,
+    result = predict(checkpoint, input_csv, output_csv, tasks=tasks, support=support, shots=shots,
                      aux_ratio=aux_ratio, smiles_column=smiles_column, skip_invalid=skip_invalid,
                      batch_size=batch_size, seed=seed, device=device, progress=not no_progress)
     support_note = f", {result.n_support} support molecules" if result.n_support else ""

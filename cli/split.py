@@ -9,14 +9,14 @@ import click
 from metalink_dgl.data import SPLITTERS, load_dataset, make_split
 from metalink_dgl.errors import MetaLinkError
 
-from .options import dataset_options, molecules_only, parse_task_types, split_task_columns
+from .options import molecule_csv_options, molecules_only
 
 
 @click.command("split")
-@dataset_options(cache=False)
+@molecule_csv_options
 @click.option("--split", "kind", type=click.Choice(list(SPLITTERS)), default="scaffold", show_default=True,
               help="Balanced Bemis-Murcko scaffold split or random split, 80/10/10.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @click.option("--out", required=True, type=click.Path(), help="JSON file to write (its folder must exist).")
 def command(dataset, smiles_column, task_columns, task_types, skip_invalid, kind, seed, out):
     """Split a dataset's rows into train/val/test and save the indices as JSON."""
@@ -26,8 +26,8 @@ def command(dataset, smiles_column, task_columns, task_types, skip_invalid, kind
         raise MetaLinkError(f"--out {out} is a directory; give the path of a JSON file to write")
     if not out_path.parent.is_dir():
         raise MetaLinkError(f"--out {out}: folder {out_path.parent} does not exist; create it first")
-    data = load_dataset(dataset, smiles_column=smiles_column, task_columns=split_task_columns(task_columns),
-                        skip_invalid=skip_invalid, task_types=parse_task_types(task_types))
+    data = load_dataset(dataset, smiles_column=smiles_column, task_columns=task_columns, skip_invalid=skip_invalid,
+                        task_types=task_types)
     split = make_split(data.smiles, kind, seed, dataset=data.name)
     split.to_json(out_path)
     sizes = split.sizes()

@@ -1,9 +1,15 @@
-"""The resolved configuration of a training run: every CLI flag, validated, JSON round-trippable."""
+"""The resolved configuration of a training run: every CLI flag, validated, JSON round-trippable.
+
+Each field carries the help of its ``metalink-dgl train`` option (and its choices) in its
+``metadata``; ``cli.options`` turns the fields into click options, so a flag is described once.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable
 
+from ..device import DEVICES
 from ..errors import MetaLinkError
 from ..kg.settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 from ..nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
@@ -13,9 +19,12 @@ IMAGE_DATASETS = ("coco", "fewshot")
 #: ``--split`` kinds: the molecular splitters plus ``official`` (COCO's train/val files).
 SPLIT_KINDS = ("scaffold", "random", "official")
 OPTIMIZERS = ("adam", "sgd")
+#: ``--dataset`` of the commands that read molecules; ``train`` also reads the image datasets.
+MOLECULE_DATASETS_HELP = ("Bundled dataset name (tox21, sider, toxcast, adme) or a path to a CSV of SMILES + task "
+                          "columns")
 
 #: Defaults that depend on the kind of dataset (fields left ``None``): molecules, COCO, few-shot.
-_DEFAULTS = {
+KIND_DEFAULTS = {
     "molecules": dict(setting="relational", encoder="gcn", split="scaffold", shots=256, edge_pred="dot",
                       batch_size=128),
     "coco": dict(setting="relational", encoder="resnet50", split="official", shots=256, edge_pred="dot",
@@ -25,60 +34,115 @@ _DEFAULTS = {
 }
 
 
+def _option(default: Any = None, help: str = "", *, factory: Callable[[], Any] | None = None, **cli: Any) -> Any:
+    """A dataclass field that carries its command-line description in ``metadata``.
+
+    ``help`` is the option's help text; ``cli`` may add ``choices`` (the allowed values), ``path``
+    (``"dir"`` or ``"file"``: the value names one), ``required`` (the command line must give it)
+    and ``default_text`` (the default shown for a field left ``None`` that :data:`KIND_DEFAULTS`
+    does not fill). ``cli.options`` reads them.
+    """
+    metadata = {"help": help, **cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a run. Defaults follow the paper's appendix A.
 
     Fields left ``None`` take the default of the dataset's kind (molecules, ``coco`` or
-    ``fewshot``) when the config is made, so a saved config always holds resolved values.
+    ``fewshot``, :data:`KIND_DEFAULTS`) when the config is made, so a saved config always holds
+    resolved values.
     """
 
-    dataset: str = "tox21"
-    data_root: str | None = None  # folder of a coco / fewshot dataset
-    smiles_column: str | None = None
-    task_columns: list[str] | None = None
-    task_types: dict[str, str] | None = None  # forced type ("binary" / "regression") of some task columns
-    skip_invalid: bool = False
-    cache_dir: str | None = None
-    max_molecules: int | None = None  # seeded random slice of the dataset, for quick runs
-    setting: str | None = None  # relational (meta for fewshot: its episodes are meta by construction)
-    aux_ratio: float = 0.2  # fraction of auxiliary tasks each query example reveals (relational)
-    heldout_ratio: float = 0.2  # fraction of tasks held out of training (meta)
-    heldout_tasks: str = "random"  # which: a seeded sample, or the last columns (the authors' protocol)
-    shots: int | None = None  # meta: K labelled support examples per held-out task at test (256); fewshot: K per class
-    support_ratio: float = 0.5  # fraction of a training minibatch used as support (meta)
-    episode_heads: bool = False  # meta training: seen tasks that are not new in an episode are queried via their heads
-    model: str = "metalink"  # or a baseline: labels-as-features, baseline++ (no KG layers)
-    layers: int = 2  # KG layers L
-    encoder: str | None = None  # gcn; resnet50 for coco, resnet12 for fewshot
-    hidden: int = 256
-    dropout: float = 0.0
-    edge_pred: str | None = None  # dot; cos (Meta-Baseline's scaled cosine) for fewshot
-    shared_weights: bool = False
-    new_task_init: str = "ones"  # meta: new task nodes start from ones (paper) or their support prototype
-    message: str = "add"  # KG message: ReLU(W h + O y) (eq. 3) or gated (the authors' code)
-    image_size: int | None = None  # 224 for coco, 84 for fewshot
-    width: int = 64  # ResNet-12 channels of its first stage (64-160-320-640 scaled)
-    pretrained: str | None = None  # local torchvision-style state_dict of the image backbone
-    ways: int = 5  # fewshot: classes per episode (N)
-    query: int = 15  # fewshot: query images per class of an episode
-    episodes: int = 200  # fewshot: training episodes per epoch
-    test_episodes: int = 800  # fewshot: validation and test episodes
-    pretrain_epochs: int = 100  # fewshot: supervised pre-training epochs on the base classes
-    pretrain_lr: float = 0.1  # fewshot: learning rate of the pre-training stage
-    split: str | None = None  # scaffold; official (train/val files, else random) for coco
-    seeds: list[int] = field(default_factory=lambda: [0])
-    epochs: int = 50
-    batch_size: int | None = None  # 128 examples; fewshot: 4 episodes per optimizer step
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adam"  # sgd: momentum 0.9 (the few-shot recipe)
-    device: str = "auto"
-    threads: int = 0  # torch CPU threads; 0 keeps torch's default (one per core)
-    out: str = "runs/default"
+    # the data
+    dataset: str = _option("tox21", MOLECULE_DATASETS_HELP + ", or coco / fewshot (images under --data-root).",
+                           required=True)
+    data_root: str | None = _option(
+        None, "Folder of --dataset coco (annotations/instances_*.json + image folders) or fewshot "
+        "(train|val|test/<class>/<images>).", path="dir")
+    smiles_column: str | None = _option(None, "SMILES column of a user CSV.", default_text="smiles, any case")
+    task_columns: list[str] | None = _option(None, "Comma-separated task columns of a user CSV.",
+                                             default_text="every column but the SMILES one")
+    task_types: dict[str, str] | None = _option(
+        None, "Force the type of task columns, e.g. 'pIC50=regression,active=binary'.",
+        default_text="inferred: a column of only 0/1 is binary, any other numbers make it regression")
+    skip_invalid: bool = _option(False, "Drop rows RDKit cannot parse (with one warning) instead of stopping with "
+                                 "an error.")
+    cache_dir: str | None = _option(None, "Featurized-graph cache.", path="dir",
+                                    default_text="$METALINK_DGL_CACHE or ~/.cache/metalink-dgl")
+    max_molecules: int | None = _option(None, "Train on a seeded random slice of this many molecules (quick runs).",
+                                        default_text="all")
+    # the setting
+    setting: str | None = _option(
+        None, "Which labels are revealed and which queried: standard (none revealed), relational (each query "
+        "example reveals --aux-ratio of its tasks), meta (--heldout-ratio of the tasks held out, shown at test "
+        "through --shots support examples) or relational-meta (both).", choices=tuple(SETTINGS))
+    aux_ratio: float = _option(0.2, "Fraction of auxiliary tasks each query example reveals (relational settings); "
+                               "also fixes which pairs are scored.")
+    heldout_ratio: float = _option(0.2, "Fraction of tasks held out of training (meta settings).")
+    heldout_tasks: str = _option("random", "Which tasks are held out (meta settings): a seeded random sample, or "
+                                 "the last columns (the same tasks for every seed, as in the authors' code).",
+                                 choices=HELDOUT_PICKS)
+    shots: int | None = _option(None, "K-shot support at test time (meta settings): each held-out task shows K of "
+                                "its labelled training examples, or all if it has fewer; fewshot: support images "
+                                "per class, K.")
+    support_ratio: float = _option(0.5, "Fraction of a training minibatch used as support in meta episodes.")
+    episode_heads: bool = _option(False, "Meta settings: each training episode makes only a random --heldout-ratio "
+                                  "of the seen tasks new; the others keep their learned heads and are queried too "
+                                  "(adds a standard multi-task loss).")
+    # the model
+    model: str = _option("metalink", "MetaLink, or a baseline on the same pairs: labels-as-features (revealed "
+                         "labels appended to the embedding; standard/relational) or baseline++ (cosine heads, "
+                         "new-task heads fitted on the support set; meta settings). Baselines need --layers 0.",
+                         choices=tuple(MODELS))
+    layers: int = _option(2, "Knowledge-graph layers L (0 = plain multi-head model; fewshot: Meta-Baseline).")
+    encoder: str | None = _option(None, "Encoder of the data nodes: a molecule GNN (dgllife, with its featurizer), "
+                                  "or an image backbone for coco and fewshot.",
+                                  choices=(*ENCODERS, *IMAGE_ENCODERS))
+    hidden: int = _option(256, "Embedding size of data and task nodes.")
+    dropout: float = _option(0.0, "Dropout of the encoder.")
+    edge_pred: str | None = _option(None, "Score of a (data, task) pair from its node embeddings: dot product, the "
+                                    "paper's MLP, or cos (Meta-Baseline's scaled cosine).", choices=EDGE_PREDICTORS)
+    shared_weights: bool = _option(False, "Share KG message weights between both directions.")
+    new_task_init: str = _option("ones", "Meta settings: new task nodes start from a ones vector (the paper) or "
+                                 "from their support prototype (mean positive minus mean negative support "
+                                 "embedding, rescaled to the ones vector's norm).", choices=NEW_TASK_INITS)
+    message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
+                           "sigmoid(G h + P y), the gate of the authors' code.", choices=MESSAGES)
+    # images
+    image_size: int | None = _option(None, "Side of the image crops.")
+    width: int = _option(64, "ResNet-12 channels of its first stage (64-160-320-640 at 64).")
+    pretrained: str | None = _option(None, "Local state_dict of the image backbone (e.g. torchvision's resnet50 "
+                                     "file); nothing is downloaded.", path="file",
+                                     default_text="random initialisation")
+    ways: int = _option(5, "fewshot: classes per episode (N).")
+    query: int = _option(15, "fewshot: query images per class.")
+    episodes: int = _option(200, "fewshot: training episodes per epoch.")
+    test_episodes: int = _option(800, "fewshot: validation and test episodes.")
+    pretrain_epochs: int = _option(100, "fewshot: supervised pre-training epochs on the base classes.")
+    pretrain_lr: float = _option(0.1, "fewshot: learning rate of pre-training.")
+    # training
+    split: str | None = _option(None, "Train/val/test split, 80/10/10: balanced Bemis-Murcko scaffolds, random, or "
+                                "official (coco: train file -> train/val, val file -> test; random if there is "
+                                "only a train file).", choices=SPLIT_KINDS)
+    seeds: list[int] = _option(help="Seeds to run, one run each: --seeds 0 1 2 or --seeds 0,1,2.",
+                               factory=lambda: [0])
+    epochs: int = _option(50, "Training epochs.")
+    batch_size: int | None = _option(None, "Examples per minibatch; fewshot: episodes per optimizer step.")
+    lr: float = _option(1e-3, "Learning rate.")
+    weight_decay: float = _option(0.0, "Weight decay of the optimizer.")
+    optimizer: str = _option("adam", "adam, or sgd with momentum 0.9 (the few-shot recipe).", choices=OPTIMIZERS)
+    device: str = _option("auto", "auto: CUDA when torch and DGL have it, else CPU.", choices=DEVICES)
+    threads: int = _option(0, "Torch CPU threads (0: torch's default). On a shared machine, 1 per concurrent job "
+                           "avoids oversubscription.")
+    out: str = _option("runs/default", "Run directory: config, split, draw, checkpoints and metrics of each seed, "
+                       "and summary.json.", path="dir")
 
     def __post_init__(self):
-        for name, value in _DEFAULTS[self.kind].items():
+        for name, value in KIND_DEFAULTS[self.kind].items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
 

@@ -140,7 +140,7 @@ def plot_endpoints(results: dict) -> Figure:
                  is not None]
         ax.bar([i - 0.4 + width * (k + 0.5) for i, _ in found], [s["mean"] for _, s in found], width,
                yerr=[s["std"] for _, s in found], capsize=2, color=f"C{k}", label=f"{c['method']} ({c['setting']})")
-    ax.set_xticks(range(len(names)), [n.replace("LOG ", "")[:22] for n in names], rotation=30, ha="right", fontsize=6)
+    ax.set_xticks(range(len(names)), [n.replace("LOG ", "")[:30] for n in names], rotation=30, ha="right", fontsize=6)
     ax.set(ylabel="test R2", title="per endpoint")
     ax.axhline(0, color="grey", linewidth=0.5)
     ax.legend(fontsize=6)

@@ -4,15 +4,17 @@ command line (including the bad inputs, one line each, nothing written)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
 import metalink_dgl.engine
-from cli.config_options import option_fields
 from cli.main import cli
+from cli.train import command as train_command
 from metalink_dgl import __version__
 from metalink_dgl.data import load_dataset
 from metalink_dgl.engine import TrainConfig
@@ -38,12 +40,26 @@ def _run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_every_config_field_is_a_train_option_with_help():
-    text = _run("train", "--help").output
-    for f in option_fields():
-        flag = "--" + f.name.replace("_", "-")
-        assert flag in text, flag
-    assert {f.name for f in option_fields()} < {f.name for f in dataclasses.fields(TrainConfig)}
+def _flag(field: dataclasses.Field) -> str:
+    return "--" + field.name.replace("_", "-")
+
+
+def test_every_config_field_is_a_train_option_with_its_help():
+    text = re.sub(r"\s+", " ", _run("train", "--help").output).replace("- ", "-")  # unwrapped
+    for f in dataclasses.fields(TrainConfig):
+        help_text = f.metadata.get("help")
+        assert help_text, f"TrainConfig.{f.name} has no CLI help"
+        assert re.search(rf"{_flag(f)}\b", text), _flag(f)
+        assert help_text[:40] in text, f.name
+
+
+def test_option_defaults_are_the_configs():
+    """An option's default is the config's, or None: not given, so the config's own default applies."""
+    config, ctx = TrainConfig(), click.Context(train_command)
+    defaults = {p.name: p.get_default(ctx) for p in train_command.params if not p.required}
+    for f in dataclasses.fields(TrainConfig):
+        assert f.name == "dataset" or defaults[f.name] in (None, getattr(config, f.name)), f.name
+    assert sum(v is not None for v in defaults.values()) >= 25
 
 
 def test_defaults_are_the_configs_and_lists_are_parsed(captured, tmp_path):
@@ -57,20 +73,82 @@ def test_defaults_are_the_configs_and_lists_are_parsed(captured, tmp_path):
     config = captured[1]
     assert config.seeds == [0, 1, 2] and config.task_columns == ["a", "b", "c"] and config.shared_weights
     assert config.task_types == {"a": "regression", "b": "binary"} and config.split == "random"
-    assert _run("train", "--dataset", "sider", "--seeds", "3,4", "--out", str(tmp_path / "c")).exit_code == 0
-    assert captured[2].seeds == [3, 4]
 
 
-def test_a_bad_choice_is_clicks_error(captured):
-    result = CliRunner().invoke(cli, ["train", "--dataset", "sider", "--setting", "relationnal"])
-    assert result.exit_code == 2 and "relationnal" in result.output and not captured
+@pytest.mark.parametrize("words,seeds", [
+    (["3,4"], [3, 4]), (["0,", "1", "2"], [0, 1, 2]), (["5", "--seeds", "6"], [5, 6]), (["7"], [7]),
+])
+def test_seed_lists(captured, tmp_path, words, seeds):
+    result = _run("train", "--dataset", "sider", "--seeds", *words, "--epochs", "3", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert captured[0].seeds == seeds and captured[0].epochs == 3
+
+
+def test_default_out_names_the_run(captured, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _run("train", "--dataset", "sider", "--layers", "1").exit_code == 0
+    assert _run("train", "--dataset", "sider", "--model", "baseline++", "--layers", "0").exit_code == 0
+    assert [c.out for c in captured] == ["runs/sider-relational-L1", "runs/sider-relational-baseline++"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--setting", "relationnal"], "Invalid value for '--setting': 'relationnal' is not one of"),
+    (["--device", "tpu"], "Invalid value for '--device'"),
+    (["--epochs", "many"], "Invalid value for '--epochs'"),
+    (["--seeds", "one"], "Invalid value for --seeds: 'one' is not a list of integers"),
+    (["3"], "unexpected extra argument (3)"),
+    ([], "Missing option '--dataset'"),
+])
+def test_bad_values_are_clicks_errors(captured, tmp_path, args, message):
+    dataset = [] if not args else ["--dataset", "sider"]
+    result = CliRunner().invoke(cli, ["train", *dataset, *args, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and message in result.output and not captured
+    assert not (tmp_path / "r").exists()
+
+
+def test_help_shows_the_defaults_of_each_dataset_kind():
+    text = re.sub(r"\s+", " ", _run("train", "--help").output)
+    for shown in ("[default: relational; fewshot: meta]", "[default: gcn; coco: resnet50; fewshot: resnet12]",
+                  "[default: coco: 224; fewshot: 84]", "[default: 256; fewshot: 5]", "[default: 0]",
+                  "[default: 0.001]", "[required]"):
+        assert shown in text, shown
+
+
+@pytest.mark.parametrize("command", ["describe", "split"])
+def test_cache_dir_only_where_graphs_are_featurized(command):
+    assert "--cache-dir" not in _run(command, "--help").output
+    assert "--cache-dir" in _run("train", "--help").output and "--cache-dir" in _run("evaluate", "--help").output
+
+
+def test_experiment_seed_and_name_lists(write_experiment, tmp_path):
+    runs = tmp_path / "runs"
+    result = _run("experiment", str(write_experiment), "--seeds", "3", "4", "--methods", " ERM", "--dry-run",
+                  "--runs", str(runs))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 3 and "ERM L0 seed 3 " in lines[0] and "ERM L0 seed 4 " in lines[1]
+    result = _run("experiment", str(write_experiment), "--seeds", "3,4", "--report-only", "--partial",
+                  "--runs", str(runs), "--results", str(tmp_path / "results"), "--no-progress")
+    assert result.exit_code == 0, result.output
+    recorded = (tmp_path / "results" / "e.json").read_text()
+    assert "--seeds 3 4 --runs" in recorded
+
+
+@pytest.fixture
+def write_experiment(tmp_path):
+    """A one-cell experiment config (ERM on SIDER, standard)."""
+    path = tmp_path / "e.yaml"
+    path.write_text("name: e\ndatasets: [sider]\nsettings: [standard]\nseeds: [0]\nbase: {epochs: 1}\n"
+                    "methods:\n  ERM: {layers: 0}\n")
+    return path
 
 
 def test_python_dash_m_runs_the_same_cli():
     done = subprocess.run([sys.executable, "-m", "metalink_dgl", "--version"], capture_output=True, text=True)
-    assert done.returncode == 0 and __version__ in done.stdout
+    assert done.returncode == 0 and done.stdout.strip() == f"metalink-dgl, version {__version__}"
     helped = subprocess.run([sys.executable, "-m", "metalink_dgl", "train", "--help"], capture_output=True, text=True)
-    assert helped.returncode == 0 and "--aux-ratio" in helped.stdout
+    assert helped.returncode == 0 and helped.stdout.startswith("Usage: metalink-dgl train [OPTIONS]")
+    assert re.sub(r"\s", "", helped.stdout) == re.sub(r"\s", "", _run("train", "--help").output)  # maybe wrapped
 
 
 def _adme_slice(path, rows=40, **cells) -> str:
