@@ -17,7 +17,7 @@ from metalink_dgl.experiments.stats import SCALE
 from metalink_dgl.plots import plt
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-NAMES = ["table1", "table3", "fig4", "table5"]
+NAMES = ["table1", "table3", "fig4", "table5", "adme"]
 
 
 def _load(name: str) -> dict:
@@ -69,5 +69,25 @@ def test_correlation_figure_is_the_t_by_t_matrix_with_every_task_named():
         np.testing.assert_allclose(ax.get_images()[0].get_array().filled(np.nan), matrix)
         names = [t.get_text() for t in ax.get_xticklabels()]
         assert names == [f"{j}: {n}" for j, n in enumerate(results["analysis"]["task_names"])]
+    finally:
+        plt.close(fig)
+
+
+def test_endpoints_figure_has_a_bar_per_cell_and_endpoint_and_a_curve_per_cell():
+    results = _load("adme")
+    fig = draw_figure(results)
+    try:
+        bars, curve = fig.axes[0], fig.axes[1]
+        cells = [c for c in results["cells"] if c.get("regression")]
+        expected = sorted(round(s["r2"]["mean"], 6) for c in cells
+                          for s in c["regression"]["test"]["per_task"].values())
+        assert sorted(round(p.get_height(), 6) for p in bars.patches if isinstance(p, Rectangle)) == expected
+        values = results["grid"]["evaluate"]["aux_ratio"]
+        lines = [line for line in curve.get_lines() if line.get_marker() == "o"]
+        assert len(lines) == len(cells)
+        for line, c in zip(lines, cells):
+            np.testing.assert_allclose(np.asarray(line.get_ydata(), float),
+                                       [c["regression"]["sweep"]["aux_ratio"][f"{v:g}"]["mean"]["r2"]["mean"]
+                                        for v in values])
     finally:
         plt.close(fig)
