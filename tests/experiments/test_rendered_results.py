@@ -30,8 +30,9 @@ def test_committed_markdown_is_the_rendering_of_its_json(name):
 
 
 @pytest.mark.parametrize("name", ["table1", "table5"])
-def test_table_figure_has_one_bar_per_finished_cell_at_its_mean(name):
+def test_table_figure_has_one_bar_per_finished_cell_at_its_mean_and_the_paper_values(name):
     results = _load(name)
+    paper = [r for r in results["paper"]["rows"] if r["method"] == "MetaLink"]
     fig = draw_figure(results)
     try:
         for ax, dataset in zip(fig.axes, results["grid"]["datasets"]):
@@ -39,12 +40,17 @@ def test_table_figure_has_one_bar_per_finished_cell_at_its_mean(name):
             cells = [c for c in results["cells"] if c["dataset"] == dataset and c["seeds"]]
             assert bars == sorted(round(SCALE * c["test"]["mean"], 6) for c in cells)
             assert ax.get_title() == dataset and ax.get_ylim() == (40, 100)
+            diamonds = next(line for line in ax.get_lines() if line.get_marker() == "D")
+            assert list(diamonds.get_ydata()) == [r["mean"] for s in results["grid"]["settings"] for r in paper
+                                                  if (r["dataset"], r["setting"]) == (dataset, s)]
         assert "ROC-AUC" in fig.axes[0].get_ylabel()
+        methods = list(dict.fromkeys(c["method"] for c in results["cells"]))
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == [*methods, "MetaLink (paper)"]
     finally:
         plt.close(fig)
 
 
-def test_aux_ratio_figure_plots_each_sweep_point_of_each_dataset():
+def test_aux_ratio_figure_plots_each_sweep_point_and_the_reference_of_each_dataset():
     results = _load("fig4")
     fig = draw_figure(results)
     try:
@@ -55,7 +61,11 @@ def test_aux_ratio_figure_plots_each_sweep_point_of_each_dataset():
             np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [p["value"] for p in points])
             np.testing.assert_allclose(np.asarray(line.get_ydata(), float), [SCALE * p["mean"] for p in points])
             assert any(isinstance(c, LineCollection) for c in ax.collections)  # the error bars
-            assert ax.get_title() == dataset and "aux ratio" in ax.get_xlabel()
+            assert ax.get_title() == dataset and "aux ratio" in ax.get_xlabel() and "ROC-AUC" in ax.get_ylabel()
+            reference = next(r for r in results["paper"]["rows"]
+                             if (r["dataset"], r["method"]) == (dataset, results["report"]["reference"]))
+            dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+            assert [list(line.get_ydata()) for line in dashed] == [[reference["mean"]] * 2]
     finally:
         plt.close(fig)
 
@@ -66,7 +76,10 @@ def test_correlation_figure_is_the_t_by_t_matrix_with_every_task_named():
     try:
         ax = fig.axes[0]
         matrix = np.array([[np.nan if x is None else x for x in row] for row in results["analysis"]["matrix"]])
+        n_tasks = len(results["analysis"]["task_names"])
+        assert matrix.shape == (n_tasks, n_tasks)
         np.testing.assert_allclose(ax.get_images()[0].get_array().filled(np.nan), matrix)
+        assert ax.get_title().startswith(results["analysis"]["dataset"]) and "Pearson correlation" in ax.get_title()
         names = [t.get_text() for t in ax.get_xticklabels()]
         assert names == [f"{j}: {n}" for j, n in enumerate(results["analysis"]["task_names"])]
     finally:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments import collect, load_experiment, render, write_results
+from metalink_dgl.experiments.figures import draw_figure
 from metalink_dgl.experiments.render import README_BEGIN, README_END
 from metalink_dgl.experiments.runner import check_existing
 from metalink_dgl.io import atomic_write_json
+from metalink_dgl.plots import plt
 
 TABLE = """
 name: tab
@@ -40,6 +44,15 @@ def _fake_metrics(run, val: float, test: float) -> None:
         "test": {"roc_auc": test, "n_tasks_scored": 2, "n_tasks_skipped": 0, "per_task": {"a": test, "b": test}}})
     atomic_write_json(run.dir / "run.json", {"wall_seconds": 10.0, "commit": "abc123", "machine": {
         "platform": "TestOS", "cpu_count": 2, "torch": "t", "dgl": "d"}})
+
+
+def _pixels(fig) -> np.ndarray:
+    """The RGBA pixels of ``fig`` saved as the results' PNG is (dpi 120); closes it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    buffer.seek(0)
+    return plt.imread(buffer)
 
 
 def _fake_grid(write_config, tmp_path):
@@ -72,13 +85,27 @@ def test_layers_chosen_on_validation_and_partial_cells(write_config, tmp_path):
     assert "| standard | GROVER | not run here | | | 65.0 ± 1.0 | | |" in md
 
 
+def test_table_figure_of_a_partial_grid_shows_each_cell_with_its_seed_count(write_config, tmp_path):
+    fig = draw_figure(collect(_fake_grid(write_config, tmp_path), tmp_path / "runs"))
+    try:
+        ax = fig.axes[0]
+        bars = [(round(p.get_x() + p.get_width() / 2), round(p.get_height(), 6)) for p in ax.patches]
+        assert bars == [(0, 55.0), (1, 72.5)]  # (setting index, mean): ERM standard, MetaLink relational
+        assert [t.get_text() for t in ax.texts] == ["1", "2"]  # finished seeds at the foot of each bar
+        diamonds = next(line for line in ax.get_lines() if line.get_marker() == "D")
+        assert list(diamonds.get_ydata()) == [70.0] and ax.get_title() == "sider"
+    finally:
+        plt.close(fig)
+
+
 def test_markdown_is_rendered_from_the_json_alone(write_config, tmp_path):
     exp = _fake_grid(write_config, tmp_path)
     paths = write_results(collect(exp, tmp_path / "runs"), tmp_path / "results")
     assert [p.name for p in paths] == ["tab.json", "tab.md", "tab.png"]
     data = json.loads((tmp_path / "results" / "tab.json").read_text())
     assert (tmp_path / "results" / "tab.md").read_text() == render(data)
-    assert "![A table](tab.png)" in render(data) and (tmp_path / "results" / "tab.png").stat().st_size > 0
+    assert "![A table](tab.png)" in render(data)
+    assert np.array_equal(plt.imread(tmp_path / "results" / "tab.png"), _pixels(draw_figure(data)))
 
     data["cells"][1]["test"]["mean"] = 0.123456  # an edited number shows up in the Markdown
     data["paper"]["rows"][0]["mean"] = 99.9
