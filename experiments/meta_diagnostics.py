@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ def main() -> None:
     setting = get_setting(config.setting)
     if not setting.meta:
         raise MetaLinkError(f"{args.checkpoint}: a {config.setting} checkpoint has no support set")
-    data = prepare_data(config, progress=False)
+    data = prepare_data(replace(config, label_storage="dense"), progress=False)  # flipped_support edits Y in place
     draw = EvalDraw.from_state(ckpt["draw"])
 
     def roc_auc(Y: torch.Tensor) -> float:

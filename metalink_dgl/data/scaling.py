@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..label_matrix import LabelMatrix, SparseLabels, row_blocks
+
 
 @dataclass
 class LabelScaler:
@@ -30,7 +32,7 @@ class LabelScaler:
     std: torch.Tensor
 
     @classmethod
-    def fit(cls, Y: torch.Tensor, rows: torch.Tensor, continuous: torch.Tensor) -> LabelScaler:
+    def fit(cls, Y: LabelMatrix, rows: torch.Tensor, continuous: torch.Tensor) -> LabelScaler:
         """Statistics of ``Y[rows]`` (N, T) for the ``continuous`` (T,) tasks.
 
         A task with fewer than two training labels, or all of them equal, keeps std 1 (and
@@ -38,9 +40,11 @@ class LabelScaler:
         """
         T = Y.shape[1]
         mean, std = torch.zeros(T), torch.ones(T)
-        train = Y[rows]
-        for j in continuous.nonzero().flatten().tolist():
-            values = train[:, j][~torch.isnan(train[:, j])].double()
+        tasks = continuous.nonzero().flatten()
+        columns = [block[:, tasks] for block in row_blocks(Y, torch.as_tensor(rows, dtype=torch.long))]
+        train = torch.cat(columns) if columns else torch.zeros(0, len(tasks))
+        for k, j in enumerate(tasks.tolist()):
+            values = train[:, k][~torch.isnan(train[:, k])].double()
             if len(values):
                 mean[j] = float(values.mean())
             if len(values) > 1 and float(values.std()) > 0:
@@ -69,10 +73,13 @@ class LabelScaler:
         edge feature of :func:`metalink_dgl.kg.encode_labels`)."""
         return self.continuous if self.any_continuous else None
 
-    def transform(self, Y: torch.Tensor) -> torch.Tensor:
-        """Labels (N, T) in original units -> model units (``Y`` itself when every task is binary)."""
+    def transform(self, Y: LabelMatrix) -> LabelMatrix:
+        """Labels (N, T) in original units -> model units (``Y`` itself when every task is binary), in
+        ``Y``'s storage (:mod:`metalink_dgl.label_matrix`)."""
         if not self.any_continuous:
             return Y
+        if isinstance(Y, SparseLabels):
+            return Y.map_values(lambda v, t: torch.where(self.continuous[t], (v - self.mean[t]) / self.std[t], v))
         return torch.where(self.continuous, (Y - self.mean) / self.std, Y)
 
     def inverse(self, values: torch.Tensor, tasks: torch.Tensor) -> torch.Tensor:

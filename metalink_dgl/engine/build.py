@@ -23,6 +23,7 @@ from ..data import (
 from ..data.scaling import LabelScaler
 from ..errors import MetaLinkError
 from ..kg.schema import label_feats
+from ..label_matrix import LabelMatrix, as_label_matrix
 from ..metrics import selection_metric
 from ..nn import (
     ENCODERS,
@@ -41,18 +42,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Prepared:
-    """A multi-task dataset with its encoder inputs and label tensor ``Y`` (N, T), NaN = unknown.
+    """A multi-task dataset with its encoder inputs and label matrix ``Y`` (N, T), NaN = unknown.
 
     ``inputs`` is the input bank of the rows: featurized molecule graphs or an image bank,
     both giving the encoder input of a minibatch as ``inputs.batch(idx, train)``. ``metric``
     is the dataset's model-selection metric (``roc_auc``, ``r2`` or ``score``:
     :func:`metalink_dgl.metrics.selection_metric`; ``map`` for COCO). ``continuous`` (T,)
-    marks the continuous tasks, whose ``Y`` is in original units.
+    marks the continuous tasks, whose ``Y`` is in original units. ``Y`` is dense or
+    :class:`~metalink_dgl.label_matrix.SparseLabels` (``--label-storage``); both are read as ``Y[rows]``.
     """
 
     dataset: MoleculeDataset | ImageDataset
     inputs: MoleculeGraphs | ImageBank
-    Y: torch.Tensor
+    Y: LabelMatrix
     metric: str = "roc_auc"
     continuous: torch.Tensor | None = None
 
@@ -65,7 +67,8 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     """Load the dataset of ``config``: molecules (optionally sliced, featurized for the encoder) or COCO images."""
     if config.kind == "coco":
         coco = load_coco(config.data_root)
-        return Prepared(coco, ImageBank(coco.paths, config.image_size), torch.from_numpy(coco.Y), "map")
+        return Prepared(coco, ImageBank(coco.paths, config.image_size), as_label_matrix(coco.Y, config.label_storage),
+                        "map")
     if config.kind != "molecules":
         raise MetaLinkError(f"--dataset {config.dataset} is not a multi-task dataset; train it with train()")
     dataset = load_dataset(config.dataset, smiles_column=config.smiles_column,
@@ -77,8 +80,8 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
                        progress=progress)
     continuous = np.asarray(dataset.continuous, dtype=bool)
-    return Prepared(dataset, graphs, torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32)),
-                    selection_metric(continuous), torch.from_numpy(continuous))
+    return Prepared(dataset, graphs, as_label_matrix(dataset.Y, config.label_storage), selection_metric(continuous),
+                    torch.from_numpy(continuous))
 
 
 def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False,

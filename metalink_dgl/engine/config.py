@@ -12,6 +12,7 @@ from typing import Any, Callable
 from ..device import DEVICES
 from ..errors import MetaLinkError
 from ..kg.settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
+from ..label_matrix import LABEL_STORAGES
 from ..nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
 
 #: ``--dataset`` names read from ``--data-root`` instead of a CSV.
@@ -73,6 +74,9 @@ class TrainConfig:
                                  "an error.")
     cache_dir: str | None = _option(None, "Featurized-graph cache.", path="dir",
                                     default_text="$METALINK_DGL_CACHE or ~/.cache/metalink-dgl")
+    label_storage: str = _option("auto", "How the label matrix is held: dense, sparse (only the observed labels, "
+                                 "row by row; identical results), or auto (sparse when under 40 % of the cells "
+                                 "are observed).", choices=LABEL_STORAGES)
     max_molecules: int | None = _option(None, "Train on a seeded random slice of this many molecules (quick runs).",
                                         default_text="all")
     # the setting

@@ -18,6 +18,7 @@ import torch
 
 from ..errors import MetaLinkError
 from ..io import atomic_write_json
+from ..label_matrix import LabelMatrix, take
 from .masks import draw_aux
 from .settings import Setting, split_tasks
 
@@ -45,7 +46,7 @@ class EvalDraw:
     aux: dict[str, torch.Tensor]
 
     @classmethod
-    def create(cls, Y: torch.Tensor, split, setting: Setting, *, seed: int, aux_ratio: float,
+    def create(cls, Y: LabelMatrix, split, setting: Setting, *, seed: int, aux_ratio: float,
                heldout_ratio: float, shots: int, heldout_pick: str = "random", source: str = "dataset") -> EvalDraw:
         """Draw for ``split`` (``.train/.val/.test`` row arrays) of the labels ``Y`` (N, T).
 
@@ -95,7 +96,7 @@ class EvalDraw:
         })
 
 
-def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, shots: int | None,
+def draw_support(Y: LabelMatrix, rows: torch.Tensor, targets: torch.Tensor, shots: int | None,
                  generator: torch.Generator,
                  *, source: str, rows_name: str = "training molecules",
                  targets_name: str = "held-out") -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,7 +110,8 @@ def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, sho
 
     Parameters
     ----------
-    Y : Tensor, (N, T)
+    Y : Tensor (N, T) or SparseLabels
+        The label matrix (:mod:`metalink_dgl.label_matrix`).
     rows : LongTensor, (R,)
         Candidate rows of ``Y``.
     targets : BoolTensor, (T,)
@@ -131,8 +133,10 @@ def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, sho
     MetaLinkError
         If no candidate row is labelled on any target task.
     """
-    labelled = ~torch.isnan(Y[rows]) & targets[None, :]  # (R, T)
-    counts = labelled.sum(dim=0)
+    tasks = targets.nonzero().flatten()
+    labelled = ~torch.isnan(take(Y, rows, tasks))  # (R, C): the target tasks only, read in row blocks
+    counts = torch.zeros(len(targets), dtype=torch.long)
+    counts[tasks] = labelled.sum(dim=0)
     if not bool(labelled.any()):
         raise MetaLinkError(f"{source}: none of the {len(rows)} {rows_name} is labelled on the "
                             f"{int(targets.sum())} {targets_name} tasks; the support set would be empty")
@@ -148,4 +152,6 @@ def draw_support(Y: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, sho
         picked = (scores.argsort(dim=0).argsort(dim=0) < shots) & labelled
     keep = picked.any(dim=1)
     order = rows[keep].argsort()
-    return rows[keep][order], picked[keep][order]
+    shown = torch.zeros(int(keep.sum()), len(targets), dtype=torch.bool)
+    shown[:, tasks] = picked[keep][order]
+    return rows[keep][order], shown
