@@ -9,7 +9,7 @@ The package is layered; each layer imports only the ones before it (``docs/ARCHI
     prediction   predict(): a CSV with its gaps filled
     experiments  grids of runs -> results JSON -> Markdown and figures
 
-beside leaf utilities (errors, io, checkpoint, provenance, device, metrics, plots).
+beside leaf utilities (errors, io, checkpoint, provenance, device, metrics, plots, label_matrix).
 
 The public names below are loaded on first use (PEP 562), so ``import metalink_dgl.nn`` does not
 pull in the data, engine or plotting stacks.
@@ -33,6 +33,7 @@ _PUBLIC = {
     "load_fewshot": "data",
     "featurize": "data",
     "make_split": "data",
+    "SparseLabels": "label_matrix",
     "SETTINGS": "kg",
     "Masks": "kg",
     "make_masks": "kg",

@@ -100,8 +100,9 @@ class SparseLabels:
         cells = self.shape[0] * self.shape[1]
         return self.nnz / cells if cells else 0.0
 
-    def __getitem__(self, rows: Index) -> torch.Tensor:
-        """The dense (B, T) float32 block of ``rows`` (1-D indices, repeats allowed, or a slice), NaN = unknown."""
+    def _entries(self, rows: Index) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For the rows ``rows`` (B of them): the (K,) position in ``rows`` and the (K,) entry of each of
+        their labels, and the (B,) label count of each row."""
         idx = torch.arange(self.shape[0])[rows] if isinstance(rows, slice) else torch.as_tensor(rows).long()
         idx = idx.reshape(-1)
         starts, counts = self.indptr[idx], self.indptr[idx + 1] - self.indptr[idx]
@@ -109,10 +110,33 @@ class SparseLabels:
         out_rows = torch.repeat_interleave(torch.arange(len(idx)), counts, output_size=total)
         within = torch.arange(total) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts,
                                                                 output_size=total)
-        src = torch.repeat_interleave(starts, counts, output_size=total) + within
-        block = torch.full((len(idx), self.shape[1]), float("nan"))
-        block[out_rows, self.indices[src].long()] = self.values[src]
+        return out_rows, torch.repeat_interleave(starts, counts, output_size=total) + within, counts
+
+    def __getitem__(self, rows: Index) -> torch.Tensor:
+        """The dense (B, T) float32 block of ``rows`` (1-D indices, repeats allowed, or a slice), NaN = unknown."""
+        out_rows, entries, counts = self._entries(rows)
+        block = torch.full((len(counts), self.shape[1]), float("nan"))
+        block[out_rows, self.indices[entries].long()] = self.values[entries]
         return block
+
+    def select_rows(self, rows: Index) -> SparseLabels:
+        """The rows ``rows`` (in that order, repeats allowed) as a sparse matrix."""
+        _, entries, counts = self._entries(rows)
+        indptr = torch.zeros(len(counts) + 1, dtype=torch.int64)
+        indptr[1:] = torch.cumsum(counts, 0)
+        return SparseLabels(indptr, self.indices[entries], self.values[entries], self.shape[1])
+
+    def select_tasks(self, tasks: list[int] | torch.Tensor) -> SparseLabels:
+        """The task columns ``tasks`` (in that order, each at most once) as a sparse matrix."""
+        tasks = torch.as_tensor(tasks, dtype=torch.int64)
+        position = torch.full((self.shape[1],), -1, dtype=torch.int64)
+        position[tasks] = torch.arange(len(tasks))
+        new = position[self.indices.long()]
+        keep = new >= 0
+        rows = torch.repeat_interleave(torch.arange(self.shape[0]), self.indptr[1:] - self.indptr[:-1],
+                                       output_size=self.nnz)
+        return SparseLabels.from_coo(rows[keep], new[keep], self.values[keep], (self.shape[0], len(tasks)))
+
 
     def to_dense(self) -> torch.Tensor:
         """The whole (N, T) float32 matrix (small matrices and tests only)."""
@@ -131,11 +155,13 @@ class SparseLabels:
 LabelMatrix = Union[torch.Tensor, SparseLabels]
 
 
-def as_label_matrix(Y: torch.Tensor | np.ndarray, storage: str = "auto") -> LabelMatrix:
+def as_label_matrix(Y: LabelMatrix | np.ndarray, storage: str = "auto") -> LabelMatrix:
     """``Y`` (N, T) stored as ``storage`` (:data:`LABEL_STORAGES`); ``auto`` is sparse when under
-    :data:`SPARSE_BELOW` of the cells are observed."""
+    :data:`SPARSE_BELOW` of the cells are observed, or when ``Y`` is sparse already."""
     if storage not in LABEL_STORAGES:
         raise ValueError(f"unknown label storage {storage!r}; choose one of {', '.join(LABEL_STORAGES)}")
+    if isinstance(Y, SparseLabels):  # read sparse (a long-format file): dense only when asked for
+        return Y.to_dense() if storage == "dense" else Y
     Y = torch.as_tensor(Y, dtype=torch.float32)
     sparse = storage == "sparse" or (storage == "auto" and Y.numel()
                                      and float((~torch.isnan(Y)).float().mean()) < SPARSE_BELOW)
@@ -153,3 +179,19 @@ def take(Y: LabelMatrix, rows: torch.Tensor, tasks: torch.Tensor) -> torch.Tenso
     """The dense (R, C) block of ``rows`` (R,) on ``tasks`` (C,) long, built ``row_blocks`` at a time."""
     parts = [block[:, tasks] for block in row_blocks(Y, rows)]
     return torch.cat(parts) if parts else torch.zeros(0, len(tasks))
+
+
+def task_columns(Y: LabelMatrix | np.ndarray) -> list[np.ndarray]:
+    """The observed labels of each of the T tasks of ``Y``, in row order: T float32 arrays (one pass over a
+    sparse matrix's labels, not one per task)."""
+    if isinstance(Y, SparseLabels):
+        order = torch.argsort(Y.indices.long(), stable=True)
+        counts = torch.bincount(Y.indices.long(), minlength=Y.shape[1]).tolist()
+        return [part.numpy() for part in torch.split(Y.values[order], counts)]
+    Y = np.asarray(Y, dtype=np.float32)
+    return [Y[~np.isnan(Y[:, j]), j] for j in range(Y.shape[1])]
+
+
+def dense_tensor(Y: LabelMatrix | np.ndarray) -> torch.Tensor:
+    """``Y`` as a dense (N, T) float32 tensor (small matrices: a ``predict`` support file)."""
+    return Y.to_dense() if isinstance(Y, SparseLabels) else torch.as_tensor(Y, dtype=torch.float32)

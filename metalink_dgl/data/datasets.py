@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MetaLinkError, preview
+from ..label_matrix import SparseLabels
 from .labels import TASK_COLUMNS_HINT, TASK_TYPES, parse_labels
+from .long import long_columns, read_long
 from .molecules import parseable
-from .reader import Frame, find_smiles_column, read_table
+from .reader import Frame, check_header, find_smiles_column, read_header, read_table
 from .splits import Split, make_split
 
 logger = logging.getLogger(__name__)
@@ -81,8 +83,9 @@ class MoleculeDataset:
         Path of the CSV that was read (used in messages).
     smiles : list of str
         The N molecules RDKit could parse, as written in the file (surrounding spaces removed).
-    Y : np.ndarray
-        (N, T) float32; 0/1 labels (binary tasks) or values (continuous tasks), NaN = unknown.
+    Y : np.ndarray or SparseLabels
+        (N, T) float32; 0/1 labels (binary tasks) or values (continuous tasks), NaN = unknown; sparse
+        (only the observed labels) when read from a long-format file (:mod:`.long`).
     task_names : list of str
         The T task columns, in file order (or in the order asked for).
     lines : np.ndarray
@@ -97,7 +100,7 @@ class MoleculeDataset:
     name: str
     source: str
     smiles: list[str]
-    Y: np.ndarray = field(repr=False)
+    Y: np.ndarray | SparseLabels = field(repr=False)
     task_names: list[str]
     lines: np.ndarray = field(repr=False)
     n_invalid: int = 0
@@ -115,9 +118,13 @@ class MoleculeDataset:
         unknown = [kind for kind in self.task_types if kind not in TASK_TYPES]
         if unknown:
             raise ValueError(f"MoleculeDataset {self.name}: task type {unknown[0]!r} is not one of {TASK_TYPES}")
-        bad = ~np.isnan(self.Y) & (self.Y != 0) & (self.Y != 1) & ~self.continuous
-        if bad.any():
-            j = int(np.argwhere(bad)[0, 1])
+        if isinstance(self.Y, SparseLabels):
+            values, tasks = self.Y.values.numpy(), self.Y.indices.numpy()
+            bad_tasks = tasks[(values != 0) & (values != 1) & ~self.continuous[tasks]]
+        else:
+            bad_tasks = np.argwhere(~np.isnan(self.Y) & (self.Y != 0) & (self.Y != 1) & ~self.continuous)[:, 1]
+        if bad_tasks.size:
+            j = int(bad_tasks[0])
             raise ValueError(f"MoleculeDataset {self.name}: binary task {self.task_names[j]!r} holds a value other "
                              "than 0 or 1")
 
@@ -142,7 +149,8 @@ class MoleculeDataset:
         idx = np.asarray(idx, dtype=np.int64).reshape(-1)
         if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"row index out of range for {len(self)} molecules")
-        return MoleculeDataset(self.name, self.source, [self.smiles[i] for i in idx], self.Y[idx],
+        Y = self.Y.select_rows(idx) if isinstance(self.Y, SparseLabels) else self.Y[idx]
+        return MoleculeDataset(self.name, self.source, [self.smiles[i] for i in idx], Y,
                                list(self.task_names), self.lines[idx], self.n_invalid, list(self.task_types))
 
     def select_tasks(self, names: Sequence[str]) -> MoleculeDataset:
@@ -153,7 +161,8 @@ class MoleculeDataset:
             raise MetaLinkError(f"{self.source}: unknown task {missing[0]!r}; the tasks are "
                                 f"{preview(self.task_names)}")
         cols = [position[t] for t in names]
-        return MoleculeDataset(self.name, self.source, list(self.smiles), self.Y[:, cols], list(names),
+        Y = self.Y.select_tasks(cols) if isinstance(self.Y, SparseLabels) else self.Y[:, cols]
+        return MoleculeDataset(self.name, self.source, list(self.smiles), Y, list(names),
                                self.lines.copy(), self.n_invalid, [self.task_types[j] for j in cols])
 
     def make_split(self, kind: str, seed: int) -> Split:
@@ -215,11 +224,16 @@ def load_dataset(name_or_path: str, smiles_column: str | None = None, task_colum
                             f"and no such file")
     if not path.name.lower().endswith((".csv", ".csv.gz")):
         raise MetaLinkError(f"{path}: expected a .csv or .csv.gz file of SMILES + task columns")
+    header = [cell.strip() for cell in read_header(path, str(path))]
+    check_header(header, str(path))
+    smiles_col = find_smiles_column(header, smiles_column, str(path))
+    name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
+    if long_columns(header, smiles_col) is not None:
+        return _build_long(name, path, header, smiles_col, task_columns, drop_invalid=skip_invalid,
+                           task_types=task_types)
     frame = read_table(path, str(path))
-    smiles_col = find_smiles_column(frame.header, smiles_column, str(path))
     if task_columns is None:  # unnamed columns (e.g. a saved pandas index) are not tasks
         task_columns = [c for c in frame.header if c != smiles_col and c]
-    name = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
     return _build(name, str(path), frame, smiles_col, task_columns, drop_invalid=skip_invalid, label_hint=label_hint,
                   task_types=task_types)
 
@@ -266,3 +280,28 @@ def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: 
         logger.warning("%s: %d task column(s) have no labels at all (e.g. %r); they cannot be trained or scored",
                        source, empty.size, task_columns[empty[0]])
     return MoleculeDataset(name, source, smiles, Y, task_columns, lines.astype(np.int64), n_invalid, types)
+
+
+def _build_long(name: str, path: Path, header: list[str], smiles_col: str, task_columns: Sequence[str] | None,
+                drop_invalid: bool, task_types: Mapping[str, str] | None) -> MoleculeDataset:
+    """A long-format file (:mod:`.long`) as a dataset with sparse labels; ``task_columns`` picks tasks by name."""
+    source = str(path)
+    long = read_long(path, source, header, smiles_col, task_types)
+    valid = parseable(long.smiles)
+    n_invalid = int((~valid).sum())
+    dataset = MoleculeDataset(name, source, long.smiles, long.Y, long.task_names, long.lines, 0, long.task_types)
+    if n_invalid:
+        first = int(np.flatnonzero(~valid)[0])
+        if not drop_invalid:
+            raise MetaLinkError(
+                f"{source}, line {long.lines[first]}, column {smiles_col!r}: RDKit cannot parse SMILES "
+                f"{long.smiles[first]!r} ({n_invalid} invalid molecules in the file); fix it or pass skip_invalid / "
+                "--skip-invalid")
+        logger.warning("%s: dropped %d molecule(s) RDKit cannot parse (first: line %d, %r)",
+                       source, n_invalid, long.lines[first], long.smiles[first])
+        dataset = dataset.subset(np.flatnonzero(valid))
+        dataset = MoleculeDataset(name, source, dataset.smiles, dataset.Y, dataset.task_names, dataset.lines,
+                                  n_invalid, dataset.task_types)
+    if not len(dataset):
+        raise MetaLinkError(f"{source}: no molecule left after dropping {n_invalid} invalid SMILES")
+    return dataset.select_tasks(task_columns) if task_columns is not None else dataset

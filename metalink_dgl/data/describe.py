@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..label_matrix import task_columns
 from .datasets import MoleculeDataset
 
 _TABLE_ROWS = 20  # tasks listed in the text table before it is shortened
@@ -25,14 +26,14 @@ def describe(dataset: MoleculeDataset) -> dict:
         ddof=0), ``min`` and ``max`` of its values (None without labels). The positive counts
         and rate are over the binary tasks, None when there is none.
     """
-    Y = dataset.Y
-    observed = ~np.isnan(Y)
-    labelled = observed.sum(axis=0)
+    columns = task_columns(dataset.Y)
+    labelled = np.array([len(values) for values in columns], dtype=np.int64)
     binary = ~dataset.continuous
-    positives = (Y[:, binary] == 1).sum(axis=0)
+    positives = np.array([int((values == 1).sum()) for values, b in zip(columns, binary) if b], dtype=np.int64)
     n_observed = int(labelled.sum())
     n_binary = int(labelled[binary].sum())
-    per_task = [_task(name, kind, Y[observed[:, j], j])
+    cells = len(dataset) * dataset.n_tasks
+    per_task = [_task(name, kind, columns[j])
                 for j, (name, kind) in enumerate(zip(dataset.task_names, dataset.task_types))]
     return {
         "name": dataset.name,
@@ -40,7 +41,7 @@ def describe(dataset: MoleculeDataset) -> dict:
         "molecules": len(dataset),
         "tasks": dataset.n_tasks,
         "labels_observed": n_observed,
-        "missing_fraction": round(1.0 - n_observed / Y.size, 4) if Y.size else 0.0,
+        "missing_fraction": round(1.0 - n_observed / cells, 4) if cells else 0.0,
         "positives_per_task": ({"min": int(positives.min()), "median": float(np.median(positives)),
                                 "max": int(positives.max())} if positives.size else None),
         "positive_rate": round(int(positives.sum()) / n_binary, 4) if n_binary else None,

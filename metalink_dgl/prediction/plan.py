@@ -15,6 +15,7 @@ from ..engine.block import Support, embed_support
 from ..errors import MetaLinkError, preview
 from ..kg.eval_draw import draw_support
 from ..kg.settings import Setting
+from ..label_matrix import dense_tensor
 from ..nn import MetaLink
 
 
@@ -128,7 +129,7 @@ def block_scaler(ckpt: dict, support: MoleculeDataset | None, *, source: str) ->
     scaler = LabelScaler.from_state(ckpt.get("scaler"), len(ckpt["task_names"]))
     if support is None:
         return scaler
-    new = LabelScaler.fit(torch.from_numpy(support.Y), torch.arange(len(support)),
+    new = LabelScaler.fit(dense_tensor(support.Y), torch.arange(len(support)),
                           torch.from_numpy(np.asarray(support.continuous, dtype=bool)))
     if new.any_continuous and not scaler.any_continuous:
         raise MetaLinkError(f"{source}: this checkpoint was trained on binary tasks only and cannot read the "
@@ -146,7 +147,7 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
     (:func:`metalink_dgl.kg.draw_support`); by default every label of the file is shown.
     """
     Y = torch.full((len(dataset), len(plan.names)), float("nan"))
-    Y[:, plan.n_model:] = torch.from_numpy(dataset.Y)
+    Y[:, plan.n_model:] = dense_tensor(dataset.Y)
     Y = plan.scaler.transform(Y)
     chosen, shown = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots,
                                  torch.Generator().manual_seed(seed), source=dataset.source, rows_name="molecules",
