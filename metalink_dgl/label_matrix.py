@@ -19,6 +19,8 @@ import torch
 #: Storage choices of ``--label-storage``: ``auto`` is sparse below :data:`SPARSE_BELOW` density.
 LABEL_STORAGES = ("auto", "dense", "sparse")
 SPARSE_BELOW = 0.4
+#: Rows read densely at a time by a pass over many rows (:func:`row_blocks`).
+BLOCK_ROWS = 65_536
 
 Index = Union[torch.Tensor, np.ndarray, list, slice]
 
@@ -168,7 +170,7 @@ def as_label_matrix(Y: LabelMatrix | np.ndarray, storage: str = "auto") -> Label
     return SparseLabels.from_dense(Y) if sparse else Y
 
 
-def row_blocks(Y: LabelMatrix, rows: torch.Tensor, size: int = 65_536) -> Iterator[torch.Tensor]:
+def row_blocks(Y: LabelMatrix, rows: torch.Tensor, size: int = BLOCK_ROWS) -> Iterator[torch.Tensor]:
     """The dense blocks ``Y[rows[k:k + size]]`` in order: a pass over many rows that never holds more
     than ``size`` of them densely."""
     for start in range(0, len(rows), size):

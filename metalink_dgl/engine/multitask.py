@@ -84,7 +84,7 @@ class MultitaskJob(SeedJob):
 
     def write_inputs(self, run_dir: Path) -> None:
         self.split.to_json(run_dir / "split.json")
-        self.draw.to_json(run_dir / "draw.json", self.task_names, self.split)
+        self.draw.to_json(run_dir / "draw.json", self.task_names, self.split, self.data.Y)
 
     def checkpoint_extras(self) -> dict:
         return dict(task_names=self.task_names, draw=self.draw.state(), scaler=self.scaler.state(),

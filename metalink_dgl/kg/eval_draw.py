@@ -18,7 +18,7 @@ import torch
 
 from ..errors import MetaLinkError
 from ..io import atomic_write_json
-from ..label_matrix import LabelMatrix, take
+from ..label_matrix import BLOCK_ROWS, LabelMatrix, row_blocks, take
 from .masks import draw_aux
 from .settings import Setting, split_tasks
 
@@ -80,11 +80,19 @@ class EvalDraw:
         return cls(heldout=state["heldout"], support=state["support"], support_shown=shown,
                    aux={"val": state["aux_val"], "test": state["aux_test"]})
 
-    def to_json(self, path: str | os.PathLike, task_names: list[str], split) -> None:
-        """Write the draw with task names and dataset rows, for other tools to score the same pairs."""
+    def to_json(self, path: str | os.PathLike, task_names: list[str], split, Y: LabelMatrix) -> None:
+        """Write the draw with task names and dataset rows, for other tools to score the same pairs.
+
+        A row's ``aux_tasks`` are its auxiliary tasks that hold a label in ``Y`` (N, T): the labels
+        it reveals in the relational settings, never scored. A drawn auxiliary task without a label
+        changes nothing and is left out, so the file grows with the labels, not with rows x tasks.
+        """
         def block(name: str, rows) -> dict:
-            aux = self.aux[name]
-            return {"rows": [int(r) for r in rows],
+            rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
+            aux = self.aux[name].clone()
+            for start, labels in zip(range(0, len(rows), BLOCK_ROWS), row_blocks(Y, rows, BLOCK_ROWS)):
+                aux[start:start + len(labels)] &= ~torch.isnan(labels)
+            return {"rows": rows.tolist(),
                     "aux_tasks": [[task_names[j] for j in row.nonzero().flatten().tolist()] for row in aux]}
 
         atomic_write_json(path, {

@@ -1,5 +1,7 @@
 """The K-shot support draw on a real sparse label matrix (ToxCast) and a dense one (SIDER)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -104,3 +106,19 @@ def test_no_shots_shows_every_labelled_cell_quietly(toxcast, caplog):
     labelled = ~torch.isnan(Y[train]) & targets
     assert torch.equal(support, train[labelled.any(dim=1)].sort().values)
     assert int(shown.sum()) == int(labelled.sum()) and not caplog.records
+
+
+def test_draw_json_lists_the_labelled_auxiliary_tasks_of_each_row(toxcast, tmp_path):
+    Y, train = toxcast
+    rows = torch.arange(len(Y))
+    split = type("Split", (), {"train": train.numpy(), "val": rows[:300].numpy(), "test": rows[300:700].numpy()})
+    draw = EvalDraw.create(Y, split, SETTINGS["relational"], seed=1, aux_ratio=0.5, heldout_ratio=0.2, shots=8)
+    draw.to_json(tmp_path / "draw.json", [f"t{j}" for j in range(Y.shape[1])], split, Y)
+    written = json.loads((tmp_path / "draw.json").read_text())["test"]
+    assert written["rows"] == split.test.tolist()
+    listed = torch.zeros(400, Y.shape[1], dtype=torch.bool)
+    for k, names in enumerate(written["aux_tasks"]):
+        listed[k, [int(name[1:]) for name in names]] = True
+    labelled = ~torch.isnan(Y[split.test])
+    assert torch.equal(listed, draw.aux["test"] & labelled)  # drawn and labelled, nothing else
+    assert bool((draw.aux["test"] & ~labelled).any())  # ToxCast is sparse: some drawn tasks had no label
