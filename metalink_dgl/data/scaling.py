@@ -41,10 +41,12 @@ class LabelScaler:
         T = Y.shape[1]
         mean, std = torch.zeros(T), torch.ones(T)
         tasks = continuous.nonzero().flatten()
-        columns = [block[:, tasks] for block in row_blocks(Y, torch.as_tensor(rows, dtype=torch.long))]
-        train = torch.cat(columns) if columns else torch.zeros(0, len(tasks))
+        observed: list[list[torch.Tensor]] = [[torch.zeros(0)] for _ in tasks]  # per task, in row order
+        for block in row_blocks(Y, torch.as_tensor(rows, dtype=torch.long)):  # never all training rows densely
+            for k, column in enumerate(block[:, tasks].T):
+                observed[k].append(column[~torch.isnan(column)])
         for k, j in enumerate(tasks.tolist()):
-            values = train[:, k][~torch.isnan(train[:, k])].double()
+            values = torch.cat(observed[k]).double()
             if len(values):
                 mean[j] = float(values.mean())
             if len(values) > 1 and float(values.std()) > 0:
