@@ -125,6 +125,7 @@ def start(device: str) -> tuple[World, torch.device]:
 def stop() -> None:
     """Leave the process group joined by :func:`start` (nothing without torchrun)."""
     if launched() and dist.is_initialized():
+        dist.barrier()  # no rank leaves while another still talks to the group
         dist.destroy_process_group()
 
 

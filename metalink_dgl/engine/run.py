@@ -85,6 +85,7 @@ def _train(config: TrainConfig, world: World, device: torch.device, *, resume: b
         summary["test_ci95"] = [m["test_ci95"] for m in per_seed]
     if world.main:
         atomic_write_json(out / "summary.json", summary)
+    world.barrier()
     return summary
 
 

@@ -124,4 +124,5 @@ def run_seed(config: TrainConfig, seed: int, run_dir: Path, start, device: torch
     if world.main:
         atomic_write_json(metrics_path, metrics)
         plot_history(history, run_dir / "history.png", job.title(test), job.metric, loss=job.loss_name)
+    world.barrier()  # the run's files are written when any rank returns
     return metrics
