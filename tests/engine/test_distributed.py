@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 import torch.multiprocessing as mp
+import torch.nn.functional as F
 
 import metalink_dgl.engine.multitask as multitask
 from metalink_dgl.engine import TrainConfig, evaluate_checkpoint, prepare_data, train
