@@ -24,8 +24,10 @@ import metalink_dgl.engine.multitask as multitask
 from metalink_dgl.engine import TrainConfig, evaluate_checkpoint, prepare_data, train
 from metalink_dgl.engine.block import Block, BlockStep, forward_block
 from metalink_dgl.engine.build import build_model
-from metalink_dgl.engine.distributed import start, stop, wrap
+from metalink_dgl.engine.distributed import World, start, stop, wrap
+from metalink_dgl.engine.loop import _rank_rng_state
 from metalink_dgl.engine.multitask import MultitaskJob, train_epoch
+from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.kg.masks import Masks, training_masks
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,3 +167,17 @@ def test_a_ddp_run_killed_mid_way_resumes_exactly(tmp_path):
     assert metrics[0]["test"] == metrics[1]["test"]
     states = [torch.load(run / "seed_0" / "best.pt")["state_dict"] for run in (whole, killed)]
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def test_clear_errors_before_anything_trains(tmp_path, monkeypatch):
+    config = TrainConfig(**TINY)
+    data = prepare_data(config, progress=False)
+    monkeypatch.setattr(multitask.World, "current", classmethod(lambda cls: cls(0, 10_000)))
+    with pytest.raises(MetaLinkError, match="10000 processes but only 1.. training rows"):
+        MultitaskJob(config, data, 0)
+    monkeypatch.undo()
+    with pytest.raises(MetaLinkError, match="written by a run of 2 process"):
+        _rank_rng_state({"torch_rng": None, "rank_torch_rng": [None, None]}, World(), tmp_path / "last.pt")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(MetaLinkError, match="fewshot trains in one process"):
+        train(TrainConfig(dataset="fewshot", data_root=str(tmp_path), out=str(tmp_path / "run")))
