@@ -152,25 +152,6 @@ def forward_block(model: torch.nn.Module, block: Block, *, task_feats: torch.Ten
     return logits, graph.rows, graph.tasks
 
 
-class BlockStep(torch.nn.Module):
-    """One training step's forward as a module: encoder inputs -> ``model.embed`` -> :func:`forward_block`.
-
-    It holds ``model`` and no parameters of its own; a data-parallel run wraps it in DDP
-    (:func:`~metalink_dgl.engine.distributed.wrap`), whose gradient hooks need the forward to go
-    through a module call.
-    """
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x, Y: torch.Tensor, masks: Masks,
-                continuous: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``x``: encoder input of the B rows (on the model's device); ``Y`` (B, T) and ``masks`` as
-        :class:`Block`. Returns :func:`forward_block`'s logits (Q,), rows and tasks (Q,)."""
-        return forward_block(self.model, Block(self.model.embed(x), Y, masks, continuous))
-
-
 @torch.no_grad()
 def embed_support(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Tensor, shown: torch.Tensor | None,
                   *, batch_size: int, device: torch.device) -> Support | None:

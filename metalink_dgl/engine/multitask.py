@@ -19,7 +19,7 @@ from ..errors import MetaLinkError
 from ..kg.eval_draw import EvalDraw
 from ..kg.masks import Masks, training_masks
 from ..kg.settings import Setting, get_setting
-from .block import BlockStep, as_rows
+from .block import Block, as_rows, forward_block
 from .build import Prepared
 from .config import TrainConfig
 from .distributed import World, wrap
@@ -27,6 +27,25 @@ from .evaluate import evaluate
 from .loader import batch_inputs, epoch_key
 from .loss import label_loss, shard_loss
 from .seed import SeedJob
+
+
+class BlockStep(torch.nn.Module):
+    """One training step's forward as a module: encoder inputs -> ``model.embed`` -> :func:`forward_block`.
+
+    It holds ``model`` and no parameters of its own; a data-parallel run wraps it in DDP
+    (:func:`~metalink_dgl.engine.distributed.wrap`), whose gradient hooks need the forward to go
+    through a module call.
+    """
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, Y: torch.Tensor, masks: Masks,
+                continuous: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x``: encoder input of the B rows (on the model's device); ``Y`` (B, T) and ``masks`` as
+        :class:`Block`. Returns :func:`forward_block`'s logits (Q,), rows and tasks (Q,)."""
+        return forward_block(self.model, Block(self.model.embed(x), Y, masks, continuous))
 
 
 def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Tensor, setting: Setting,

@@ -22,11 +22,11 @@ import torch.nn.functional as F
 
 import metalink_dgl.engine.multitask as multitask
 from metalink_dgl.engine import TrainConfig, evaluate_checkpoint, prepare_data, train
-from metalink_dgl.engine.block import Block, BlockStep, forward_block
+from metalink_dgl.engine.block import Block, forward_block
 from metalink_dgl.engine.build import build_model
 from metalink_dgl.engine.distributed import World, start, stop, wrap
 from metalink_dgl.engine.loop import _rank_rng_state
-from metalink_dgl.engine.multitask import MultitaskJob, train_epoch
+from metalink_dgl.engine.multitask import BlockStep, MultitaskJob, train_epoch
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.kg.masks import Masks, training_masks
 
