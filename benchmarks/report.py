@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 
-ORDER = ("kg_scale", "epoch", "featurize", "vision", "mpnn")
+ORDER = ("kg_scale", "epoch", "featurize", "vision", "mpnn", "ddp")
 
 
 def _key(record: dict) -> tuple[str, str]:
@@ -154,6 +154,18 @@ def render_mpnn(r: dict) -> list[str]:
                         f"largest relative gradient difference {r['max_relative_grad_diff']:.1e}."]
 
 
+def render_ddp(r: dict) -> list[str]:
+    p = r["params"]
+    lines = ["## Data-parallel training: 1 process vs 2 torchrun processes (gloo, CPU)", "", *_provenance(r),
+             f"- {p['dataset']} ({r['molecules']} molecules), {p['setting']} MetaLink L={p['layers']}, hidden "
+             f"{p['hidden']}, batch {p['batch_size']} per process, {p['epochs']} epochs, {p['threads']} torch "
+             "thread(s) per process; epoch = training + validation, median over the epochs", ""]
+    lines += _table(["processes", "s/epoch", "epochs (s)", "wall s", "test ROC-AUC"],
+                    [[name, run["epoch_s"], ", ".join(map(str, run["epoch_s_all"])), run["wall_s"],
+                      run["test_roc_auc"]] for name, run in r["runs"].items()])
+    return [*lines, "", f"Ratio epoch time 1 process / 2 processes: **{r['ratio']:.3f}**."]
+
+
 def render_other(r: dict) -> list[str]:
     scalars = [[k, v] for k, v in r.items()
                if isinstance(v, (int, float, str, bool)) and k not in ("command", "commit", "date")]
@@ -161,7 +173,7 @@ def render_other(r: dict) -> list[str]:
 
 
 RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize,
-             "vision": render_vision, "mpnn": render_mpnn}
+             "vision": render_vision, "mpnn": render_mpnn, "ddp": render_ddp}
 
 
 def render(results: dict) -> str:

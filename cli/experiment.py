@@ -63,6 +63,8 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--device", type=click.Choice(DEVICES), default=None)
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Runs trained at once, each a child process with cores/jobs threads ($OMP_NUM_THREADS if set).")
+@click.option("--nproc-per-node", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train each run data-parallel on N processes of this machine (torchrun; one per GPU).")
 @click.option("--runs", type=click.Path(file_okay=False), default=RUNS, show_default=True,
               help="Where runs live; shared by all configs, so identical runs are trained once.")
 @click.option("--results", type=click.Path(file_okay=False), default=None,
@@ -77,7 +79,7 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--no-progress", is_flag=True, help="No progress bar (the per-run lines stay).")
 @click.pass_context
 def command(ctx, config, seeds, epochs, layers, max_molecules, set_options, methods, datasets, settings,
-            device, jobs, runs, results, report_only, partial, keep_results, dry_run, no_progress):
+            device, jobs, nproc_per_node, runs, results, report_only, partial, keep_results, dry_run, no_progress):
     """Run the grid of an experiment config (a paper table or figure), skipping finished runs.
 
     Every run is stored under --runs as soon as it finishes, so a stopped grid continues where
@@ -107,7 +109,7 @@ def command(ctx, config, seeds, epochs, layers, max_molecules, set_options, meth
     failed = []
     if not report_only:
         outcome = run_experiment(experiment, runs, jobs=jobs, command=_command_line(ctx), progress=not no_progress,
-                                 kept=kept_keys)
+                                 kept=kept_keys, nproc_per_node=nproc_per_node)
         failed = outcome.failed
         click.echo(f"{experiment.name}: {outcome.done} jobs done, {outcome.skipped} runs already finished, "
                    f"{len(failed)} failed")

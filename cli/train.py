@@ -34,10 +34,13 @@ def command(out, resume, no_progress, **options):
     """Train MetaLink on a dataset in one of the four settings (few-shot: N-way K-shot episodes) and report
     the test metric: ROC-AUC (molecules), mAP (coco) or accuracy with its 95% interval (fewshot)."""
     from metalink_dgl.engine import train
+    from metalink_dgl.engine.distributed import launch_rank
 
     config = TrainConfig(**{k: v for k, v in options.items() if v is not None})  # not given: the config's default
     config.out = out or _default_out(config)
     summary = train(config, resume=resume, progress=not no_progress)
+    if launch_rank() != 0:  # under torchrun every process trains; rank 0 reports
+        return
     metric = summary["metric"]
     label = METRIC_NAMES[metric]
     ci = ("   95% CI ± " + ", ".join(f"{100 * c:.1f}" for c in summary["test_ci95"])) if "test_ci95" in summary else ""

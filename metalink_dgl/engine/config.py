@@ -140,6 +140,9 @@ class TrainConfig:
     weight_decay: float = _option(0.0, "Weight decay of the optimizer.")
     optimizer: str = _option("adam", "adam, or sgd with momentum 0.9 (the few-shot recipe).", choices=OPTIMIZERS)
     device: str = _option("auto", "auto: CUDA when torch and DGL have it, else CPU.", choices=DEVICES)
+    loader_workers: int = _option(0, "Worker processes that build the training minibatches' inputs (molecule "
+                                  "graphs, decoded and augmented images) ahead of the loop; 0: in the training "
+                                  "process. The order and the masks stay in the main process.")
     threads: int = _option(0, "Torch CPU threads (0: torch's default). On a shared machine, 1 per concurrent job "
                            "avoids oversubscription.")
     out: str = _option("runs/default", "Run directory: config, split, draw, checkpoints and metrics of each seed, "
@@ -216,6 +219,7 @@ class TrainConfig:
              f"--batch-size {self.batch_size} must be at least 2 (1 episode for fewshot)"),
             (self.lr > 0, f"--lr {self.lr} must be positive"),
             (self.threads >= 0, f"--threads {self.threads} must be >= 0"),
+            (self.loader_workers >= 0, f"--loader-workers {self.loader_workers} must be >= 0"),
             (len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds),
              f"--seeds {self.seeds} must be distinct"),
             (self.max_molecules is None or self.max_molecules >= 10,

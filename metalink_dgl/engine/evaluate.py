@@ -11,6 +11,7 @@ from ..kg.eval_draw import EvalDraw
 from ..kg.settings import Setting
 from ..metrics import METRICS, task_metrics
 from .block import Block, as_rows, embed_support, forward_block
+from .distributed import World
 
 
 @torch.no_grad()
@@ -20,7 +21,9 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     """Predict every queried pair of ``rows`` (in eval mode) under the fixed draw.
 
     Each block is the ``support`` rows (showing their labels on ``targets``; meta settings)
-    followed by up to ``batch_size`` query rows.
+    followed by up to ``batch_size`` query rows. With several ranks (:mod:`.distributed`) each
+    scores every W-th block and every rank returns all of them, in order: the same blocks, hence
+    the same predictions, as one process.
 
     Parameters
     ----------
@@ -49,18 +52,20 @@ def score_rows(model, inputs, Y: torch.Tensor, rows: torch.Tensor, aux: torch.Te
     scaler = LabelScaler.identity(Y.shape[1]) if scaler is None else scaler
     model.eval()
     support_rows = embed_support(model, inputs, Y, support, support_shown, batch_size=batch_size, device=device)
-    out: dict[str, list] = {"row": [], "task": [], "y_true": [], "pred": []}
-    for start in range(0, len(rows), batch_size):
+    world = World.current()
+    starts = range(0, len(rows), batch_size)
+    blocks = {}
+    for start in world.share(starts):
         query = rows[start:start + batch_size]
         block = Block.assemble(setting, targets, model.embed(inputs.batch(query).to(device)), Y[query],
                                aux[start:start + batch_size], support=support_rows,
                                continuous=scaler.edge_continuous)
         logits, r, t = forward_block(model, block)
-        out["row"].append(torch.cat([support, query])[r].numpy())
-        out["task"].append(t.numpy())
-        out["y_true"].append(scaler.inverse(block.Y[r, t], t).numpy())
-        out["pred"].append(scaler.output(logits, t).numpy())
-    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+        blocks[start] = {"row": torch.cat([support, query])[r].numpy(), "task": t.numpy(),
+                         "y_true": scaler.inverse(block.Y[r, t], t).numpy(), "pred": scaler.output(logits, t).numpy()}
+    blocks = world.gather(blocks)
+    return {k: np.concatenate([blocks[s][k] for s in starts]) if starts else np.zeros(0)
+            for k in ("row", "task", "y_true", "pred")}
 
 
 def evaluate(model, inputs, Y: torch.Tensor, rows, aux: torch.Tensor, setting: Setting, draw: EvalDraw,

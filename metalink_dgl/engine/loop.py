@@ -22,6 +22,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..errors import MetaLinkError
 from ..io import atomic_write_json
 from .config import TrainConfig
+from .distributed import World
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler, gen
         common: dict, resume: bool, progress: bool, desc: str) -> tuple[list[dict], dict]:
     """Train for ``epochs`` epochs (continuing ``last.pt`` with ``resume``), keeping the best validation model.
 
+    Under several ranks (:mod:`.distributed`) every rank runs the same epochs and takes the same
+    best-epoch decisions (``validate`` returns the same value everywhere); rank 0 alone writes, and
+    every rank resumes from the same ``last.pt`` (which also holds each rank's torch RNG state,
+    ``rank_torch_rng``). ``model`` is the plain module, never its DDP
+    wrapper, so the checkpoints are those of a single-process run.
+
     Parameters
     ----------
     run_epoch : callable
@@ -66,6 +73,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler, gen
     best : dict
         ``epoch`` and ``val_<metric>`` of the best epoch (its weights are ``best.pt``).
     """
+    world = World.current()
     key = f"val_{metric}"
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     history: list[dict] = []
@@ -76,10 +84,11 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler, gen
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(_rank_rng_state(state, world, last_path))
         history, best = json.loads(state["history"]), json.loads(state["best"])
         log.info("%s: resuming after epoch %d", desc, len(history))
-    bar = tqdm(range(len(history), epochs), desc=desc, disable=not progress, initial=len(history), total=epochs)
+    bar = tqdm(range(len(history), epochs), desc=desc, disable=not progress or not world.main, initial=len(history),
+               total=epochs)
     for epoch in bar:
         start = time.perf_counter()
         loss = run_epoch()
@@ -87,15 +96,30 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler, gen
         value = validate()
         history.append({"epoch": epoch, "loss": loss, key: value, "lr": scheduler.get_last_lr()[0],
                         "seconds": time.perf_counter() - start})
-        if (value if not math.isnan(value) else -math.inf) > best[key]:
+        improved = (value if not math.isnan(value) else -math.inf) > best[key]
+        if improved:
             best = {"epoch": epoch, key: value}
-            save_checkpoint(best_path, state_dict=model.state_dict(), epoch=epoch, **common)
-        save_checkpoint(last_path, state_dict=model.state_dict(), optimizer=optimizer.state_dict(),
-                        scheduler=scheduler.state_dict(), generator=generator.get_state(),
-                        torch_rng=torch.get_rng_state(), history=json.dumps(history), best=json.dumps(best), **common)
-        atomic_write_json(run_dir / "history.json", history)
+        rng = world.gather({world.rank: torch.get_rng_state()})
+        ranks = {"rank_torch_rng": [rng[r] for r in range(world.size)]} if world.size > 1 else {}
+        if world.main:
+            if improved:
+                save_checkpoint(best_path, state_dict=model.state_dict(), epoch=epoch, **common)
+            save_checkpoint(last_path, state_dict=model.state_dict(), optimizer=optimizer.state_dict(),
+                            scheduler=scheduler.state_dict(), generator=generator.get_state(),
+                            torch_rng=torch.get_rng_state(), history=json.dumps(history), best=json.dumps(best),
+                            **ranks, **common)
+            atomic_write_json(run_dir / "history.json", history)
         bar.set_postfix(loss=f"{loss:.4f}", val=f"{value:.4f}", best=best["epoch"])
     return history, best
+
+
+def _rank_rng_state(state: dict, world: World, path: Path) -> torch.Tensor:
+    """This rank's torch RNG state in a ``last.pt``; it must have been written by as many ranks."""
+    states = state.get("rank_torch_rng", [state["torch_rng"]])
+    if len(states) != world.size:
+        raise MetaLinkError(f"{path} was written by a run of {len(states)} process(es); resume it with as many, "
+                            f"not {world.size}")
+    return states[world.rank]
 
 
 def summarize(per_seed: list[dict], metric: str) -> dict:

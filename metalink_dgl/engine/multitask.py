@@ -15,20 +15,43 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.scaling import LabelScaler
+from ..errors import MetaLinkError
 from ..kg.eval_draw import EvalDraw
-from ..kg.masks import training_masks
+from ..kg.masks import Masks, training_masks
 from ..kg.settings import Setting, get_setting
 from .block import Block, as_rows, forward_block
 from .build import Prepared
 from .config import TrainConfig
+from .distributed import World, wrap
 from .evaluate import evaluate
-from .loss import label_loss
+from .loader import batch_inputs, epoch_key
+from .loss import label_loss, shard_loss
 from .seed import SeedJob
+
+
+class BlockStep(torch.nn.Module):
+    """One training step's forward as a module: encoder inputs -> ``model.embed`` -> :func:`forward_block`.
+
+    It holds ``model`` and no parameters of its own; a data-parallel run wraps it in DDP
+    (:func:`~metalink_dgl.engine.distributed.wrap`), whose gradient hooks need the forward to go
+    through a module call.
+    """
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, Y: torch.Tensor, masks: Masks,
+                continuous: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x``: encoder input of the B rows (on the model's device); ``Y`` (B, T) and ``masks`` as
+        :class:`Block`. Returns :func:`forward_block`'s logits (Q,), rows and tasks (Q,)."""
+        return forward_block(self.model, Block(self.model.embed(x), Y, masks, continuous))
 
 
 def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Tensor, setting: Setting,
                 seen: torch.Tensor, config: TrainConfig, optimizer: torch.optim.Optimizer, generator: torch.Generator,
-                device: torch.device, progress: bool, continuous: torch.Tensor | None = None) -> float:
+                device: torch.device, progress: bool, continuous: torch.Tensor | None = None,
+                step: torch.nn.Module | None = None) -> float:
     """One pass over ``rows`` in random (augmented, for images) minibatches; returns the mean loss
     (:func:`~metalink_dgl.engine.loss.label_loss`) over queried pairs.
 
@@ -36,14 +59,33 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
     standardised, :class:`~metalink_dgl.data.scaling.LabelScaler`); ``continuous`` (T,) marks
     the continuous tasks (None: all binary). The minibatch masks are those of
     ``model.training_setting(setting)`` (the setting itself for MetaLink; Baseline++ trains a
-    plain classifier on the seen tasks).
+    plain classifier on the seen tasks). ``step`` is ``BlockStep(model)``, DDP-wrapped in a
+    data-parallel run.
+
+    With W ranks (:mod:`.distributed`) a minibatch is ``W * batch_size`` rows: every rank draws
+    the same order and the same masks from ``generator`` (so every rank skips the same
+    minibatches and the generators stay equal), the order is padded with its own first rows to
+    whole minibatches (every rank takes the same number of steps; the padded rows are trained
+    twice that epoch), and rank ``r`` embeds the ``r``-th ``batch_size`` rows, builds their
+    knowledge graph and backpropagates its share of the minibatch loss
+    (:func:`~metalink_dgl.engine.loss.shard_loss`).
     """
+    world = World.current()
+    step = BlockStep(model) if step is None else step
     model.train()
     setting = model.training_setting(setting)
     order = rows[torch.randperm(len(rows), generator=generator)]
+    size = config.batch_size * world.size
+    if world.size > 1:
+        order = order[torch.arange(-(-len(order) // size) * size) % len(order)]
+    batches = [order[i:i + size] for i in range(0, len(order), size)]
+    part = slice(world.rank * config.batch_size, (world.rank + 1) * config.batch_size)
+    part = part if world.size > 1 else slice(None)
+    loaders = batch_inputs(inputs, [b[part] for b in batches], workers=config.loader_workers,
+                           key=epoch_key(generator, world.rank), pin_memory=device.type == "cuda")
     total, count = 0.0, 0
-    batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
-    for batch in tqdm(batches, desc="train", leave=False, disable=not progress):
+    for batch, load in tqdm(zip(batches, loaders), total=len(batches), desc="train", leave=False,
+                            disable=not progress or not world.main):
         if len(batch) < 2:  # batch norm needs two examples
             continue
         Yb = Y[batch]
@@ -52,15 +94,25 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
                                episode_heads=config.episode_heads)
         if not masks.queried.any():
             continue
-        block = Block(model.embed(inputs.batch(batch, train=True).to(device)), Yb, masks, continuous)
-        logits, r, t = forward_block(model, block)
-        loss = label_loss(logits, Yb[r, t].to(device), None if continuous is None else continuous[t].to(device))
+        mine = Masks(masks.revealed[part], masks.queried[part], masks.new_tasks)
+        logits, r, t = step(load().to(device), Yb[part], mine, continuous)
+        target, kinds = Yb[part][r, t].to(device), None if continuous is None else continuous[t].to(device)
+        if world.size == 1:
+            loss, pairs = label_loss(logits, target, kinds), len(r)
+            reported = float(loss)
+        else:
+            n_continuous = 0 if continuous is None else int(masks.queried[:, continuous].sum())
+            pairs = int(masks.queried.sum())
+            loss = shard_loss(logits, target, kinds, n_binary=pairs - n_continuous, n_continuous=n_continuous,
+                              world_size=world.size)
+            reported = float(loss) / world.size  # summed over the ranks below: the minibatch's label_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += float(loss) * len(r)
-        count += len(r)
-    return total / max(count, 1)
+        total += reported * pairs
+        count += pairs
+    world.sync_buffers(model)
+    return world.sum(total) / max(count, 1)
 
 
 class MultitaskJob(SeedJob):
@@ -78,6 +130,11 @@ class MultitaskJob(SeedJob):
                                     heldout_pick=config.heldout_tasks, source=data.dataset.source)
         self.seen = ~self.draw.heldout
         self.train_rows = as_rows(self.split.train)
+        world = World.current()
+        if world.size > len(self.train_rows):
+            raise MetaLinkError(f"{world.size} processes but only {len(self.train_rows)} training rows: start at most "
+                                f"{len(self.train_rows)} (torchrun --nproc-per-node x --nnodes)")
+        self.step: torch.nn.Module | None = None
         self.scaler = LabelScaler.fit(data.Y, self.train_rows, data.continuous)
         self.Y = self.scaler.transform(data.Y)
         self.continuous = self.scaler.any_continuous
@@ -90,9 +147,14 @@ class MultitaskJob(SeedJob):
         return dict(task_names=self.task_names, draw=self.draw.state(), scaler=self.scaler.state(),
                     split={name: as_rows(getattr(self.split, name)) for name in ("train", "val", "test")})
 
+    def before_fit(self, model, generator, run_dir, common, *, resume, device, progress) -> None:
+        # Measured: a step leaves the knowledge-graph layers without gradient when its rows reveal no
+        # label (standard setting, or a rank's slice without one); every other parameter always has one.
+        self.step = wrap(BlockStep(model), find_unused_parameters=self.config.layers > 0)
+
     def run_epoch(self, model, optimizer, generator, device, progress) -> float:
         return train_epoch(model, self.data.inputs, self.Y, self.train_rows, self.setting, self.seen, self.config,
-                           optimizer, generator, device, progress, self.scaler.edge_continuous)
+                           optimizer, generator, device, progress, self.scaler.edge_continuous, step=self.step)
 
     def _score(self, model, name: str, device: torch.device) -> dict:
         return evaluate(model, self.data.inputs, self.Y, getattr(self.split, name), self.draw.aux[name],

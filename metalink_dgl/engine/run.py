@@ -32,6 +32,9 @@ from ..kg.settings import check_aux_ratio, get_setting
 from ..provenance import provenance
 from .build import load_model, prepare_data
 from .config import TrainConfig
+from .distributed import World, launched
+from .distributed import start as start_world
+from .distributed import stop as stop_world
 from .evaluate import evaluate, evaluate_leave_one_out
 from .fewshot import FewShotJob, evaluate_fewshot_checkpoint, prepare_fewshot
 from .loop import summarize
@@ -40,9 +43,24 @@ from .seed import run_seed
 
 
 def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> dict:
-    """Train every seed of ``config`` into ``config.out``; returns the summary over seeds."""
+    """Train every seed of ``config`` into ``config.out``; returns the summary over seeds.
+
+    Under torchrun (``WORLD_SIZE`` > 1) every process calls this: they join one process group
+    (:func:`~metalink_dgl.engine.distributed.start`), train data-parallel, rank 0 writes the
+    files, and the group is left on return.
+    """
     config.validate()
-    resolve_device(config.device)  # fail before featurizing
+    if config.kind == "fewshot" and launched():
+        raise MetaLinkError("--dataset fewshot trains in one process; data-parallel runs (torchrun) are for "
+                            "multi-task datasets")
+    world, device = start_world(config.device)  # fail before featurizing
+    try:
+        return _train(config, world, device, resume=resume, progress=progress)
+    finally:
+        stop_world()
+
+
+def _train(config: TrainConfig, world: World, device: torch.device, *, resume: bool, progress: bool) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.out)
@@ -52,19 +70,22 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         sizes = {"n_images": len(prepared.data.paths),
                  "n_classes": {k: len(v.class_names) for k, v in prepared.data.splits.items()}}
     else:
-        data = prepare_data(config, progress=progress)
+        with world.main_first():  # rank 0 fills the featurization cache, the others read it
+            data = prepare_data(config, progress=progress and world.main)
         start = partial(MultitaskJob, config, data)
         count = "n_molecules" if config.kind == "molecules" else "n_images"
         sizes = {count: len(data.dataset), "n_tasks": data.dataset.n_tasks}
-    per_seed = [run_seed(config, seed, out / f"seed_{seed}", start, resume=resume, progress=progress)
-                for seed in config.seeds]
+    per_seed = [run_seed(config, seed, out / f"seed_{seed}", start, device, resume=resume,
+                         progress=progress and world.main) for seed in config.seeds]
     metric = per_seed[0]["metric"]
     summary = {"config": config.to_dict(), **provenance(),
                "dataset": config.dataset if config.kind == "fewshot" else data.dataset.name, **sizes,
                **summarize(per_seed, metric)}
     if config.kind == "fewshot":
         summary["test_ci95"] = [m["test_ci95"] for m in per_seed]
-    atomic_write_json(out / "summary.json", summary)
+    if world.main:
+        atomic_write_json(out / "summary.json", summary)
+    world.barrier()
     return summary
 
 

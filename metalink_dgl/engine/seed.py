@@ -18,11 +18,11 @@ import torch
 
 from .. import __version__
 from ..checkpoint import load_checkpoint
-from ..device import resolve_device
 from ..io import atomic_write_json
 from ..plots import plot_history
 from .build import build_model
 from .config import TrainConfig
+from .distributed import World
 from .loop import check_run_dir, fit, make_optimizer, seconds_per_epoch
 
 
@@ -80,7 +80,7 @@ class SeedJob:
         raise NotImplementedError
 
 
-def run_seed(config: TrainConfig, seed: int, run_dir: Path, start, *, resume: bool = False,
+def run_seed(config: TrainConfig, seed: int, run_dir: Path, start, device: torch.device, *, resume: bool = False,
              progress: bool = True) -> dict:
     """Train and test one seed into ``run_dir``; returns the contents of its ``metrics.json``.
 
@@ -89,16 +89,22 @@ def run_seed(config: TrainConfig, seed: int, run_dir: Path, start, *, resume: bo
     start : callable
         ``seed -> SeedJob``: draws everything the seed fixes; may raise on bad input, before
         anything is written.
+    device : torch.device
+        Where the model trains (this rank's device in a data-parallel run, where every rank
+        calls this and rank 0 alone writes files).
     """
+    world = World.current()
     metrics_path = run_dir / "metrics.json"
-    if check_run_dir(run_dir, resume):
+    finished = check_run_dir(run_dir, resume)
+    world.barrier()  # every rank has looked before rank 0 writes
+    if finished:
         return json.loads(metrics_path.read_text())
-    device = resolve_device(config.device)
     torch.manual_seed(seed)
     job: SeedJob = start(seed)
-    run_dir.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
-    atomic_write_json(run_dir / "config.json", {**config.to_dict(), "seed": seed, "version": __version__})
-    job.write_inputs(run_dir)
+    if world.main:
+        run_dir.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
+        atomic_write_json(run_dir / "config.json", {**config.to_dict(), "seed": seed, "version": __version__})
+        job.write_inputs(run_dir)
 
     model = build_model(config, job.n_tasks, pretrained=True, continuous=job.continuous).to(device)
     generator = torch.Generator().manual_seed(seed)
@@ -111,9 +117,12 @@ def run_seed(config: TrainConfig, seed: int, run_dir: Path, start, *, resume: bo
         run_epoch=lambda: job.run_epoch(model, optimizer, generator, device, progress),
         validate=lambda: job.validate(model, device), resume=resume, progress=progress, desc=f"seed {seed}")
 
+    world.barrier()  # rank 0 has written best.pt
     model.load_state_dict(load_checkpoint(run_dir / "best.pt")["state_dict"])
     test = job.test(model, device)
     metrics = {"seed": seed, **job.summary(best, test), "seconds_per_epoch": seconds_per_epoch(history)}
-    atomic_write_json(metrics_path, metrics)
-    plot_history(history, run_dir / "history.png", job.title(test), job.metric, loss=job.loss_name)
+    if world.main:
+        atomic_write_json(metrics_path, metrics)
+        plot_history(history, run_dir / "history.png", job.title(test), job.metric, loss=job.loss_name)
+    world.barrier()  # the run's files are written when any rank returns
     return metrics

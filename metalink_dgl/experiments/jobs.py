@@ -27,6 +27,7 @@ from typing import IO
 import torch
 
 from ..engine.config import TrainConfig
+from ..engine.distributed import launch_rank
 from ..engine.run import evaluate_checkpoint, train
 from ..errors import MetaLinkError
 from ..io import atomic_write_json
@@ -102,11 +103,11 @@ def run_job(spec: dict) -> dict:
     if spec["kind"] == "train":
         config = TrainConfig.from_dict(spec["config"])
         run_dir = Path(config.out) / f"seed_{config.seeds[0]}"
-        with run_lock(run_dir):
+        with run_lock(run_dir) if launch_rank() == 0 else contextlib.nullcontext():  # torchrun: rank 0 locks
             finished_elsewhere = (run_dir / "metrics.json").is_file()  # by a grid that held the lock before
             train(config, resume=True, progress=False)
         metrics = json.loads((run_dir / "metrics.json").read_text())
-        if not finished_elsewhere:
+        if not finished_elsewhere and launch_rank() == 0:
             atomic_write_json(run_dir / RUN_RECORD, {
                 "command": spec.get("command", ""), "wall_seconds": time.perf_counter() - start,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -132,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(max(1, int(os.environ["OMP_NUM_THREADS"])))
     try:
-        print(json.dumps(run_job(json.loads(argv[0]))))
+        result = run_job(json.loads(argv[0]))
+        if launch_rank() == 0:  # one result line for the runner, also under torchrun
+            print(json.dumps(result))
     except MetaLinkError as err:
         print(f"Error: {err}")
         return 1

@@ -3,7 +3,8 @@
 A run is finished iff its ``metrics.json`` exists; finished runs are skipped without loading
 any data, so a grid stopped at any point continues where it was on the next call. With
 ``jobs > 1`` every job is a child process (``python -m metalink_dgl.experiments.jobs``) with
-``OMP_NUM_THREADS = max(1, cpu_count // jobs)`` (or the caller's ``OMP_NUM_THREADS``); a failed
+``OMP_NUM_THREADS = max(1, cpu_count // jobs)`` (or the caller's ``OMP_NUM_THREADS``); with
+``nproc_per_node`` N every training job is N torchrun processes (cores // (jobs * N) threads each); a failed
 job keeps its log, the others go on, and the outcome lists the failures. A SIGTERM to the grid
 stops its running children too (they resume from their ``last.pt`` on the next call).
 """
@@ -56,8 +57,11 @@ class Outcome:
 
 def run_experiment(experiment: Experiment, runs_dir: str | Path, *, jobs: int = 1, command: str = "",
                    echo: Callable[[str], None] | None = None, progress: bool = True,
-                   kept: Collection[tuple] = ()) -> Outcome:
+                   kept: Collection[tuple] = (), nproc_per_node: int = 1) -> Outcome:
     """Train every unfinished run of ``experiment`` under ``runs_dir``, then its ``evaluate`` sweeps.
+
+    ``nproc_per_node`` > 1 trains each run data-parallel on that many processes of this machine
+    (``python -m torch.distributed.run --standalone --nproc-per-node N``, :mod:`metalink_dgl.engine.distributed`).
 
     ``kept``: ``(dataset, setting, method, seed)`` keys whose results are kept from an earlier
     results file (:func:`~metalink_dgl.experiments.kept.kept_results`); their runs are not trained.
@@ -71,11 +75,12 @@ def run_experiment(experiment: Experiment, runs_dir: str | Path, *, jobs: int = 
     echo(f"{experiment.name}: {len(runs)} runs, {outcome.skipped} finished (skipped), "
          + (f"{n_kept} of seeds kept from the results file (not trained), " if n_kept else "")
          + f"{len(todo)} to train")
-    if jobs > 1:
+    if jobs > 1 or nproc_per_node > 1:
         _warm_cache([r.config for r in todo])
     train_jobs = [Job(r.label, train_spec(r.config, r.seed, command), Path(r.config.out) / f"seed_{r.seed}.log")
                   for r in todo]
-    execute(train_jobs, outcome, parallel=jobs, echo=echo, progress=progress, desc=f"{experiment.name} train")
+    execute(train_jobs, outcome, parallel=jobs, echo=echo, progress=progress, desc=f"{experiment.name} train",
+            nproc_per_node=nproc_per_node)
     sweep_jobs = evaluation_jobs(experiment, runs)
     if sweep_jobs:
         echo(f"{experiment.name}: test-time sweeps of {len(sweep_jobs)} chosen runs to score")
@@ -117,13 +122,15 @@ def check_existing(runs: list[Run]) -> None:
 
 
 def execute(jobs: list[Job], outcome: Outcome, *, parallel: int = 1, echo: Callable[[str], None],
-            progress: bool = True, desc: str = "jobs") -> None:
-    """Run ``jobs`` (``parallel`` at a time) with a line per start and end and an overall bar."""
+            progress: bool = True, desc: str = "jobs", nproc_per_node: int = 1) -> None:
+    """Run ``jobs`` (``parallel`` at a time, each on ``nproc_per_node`` torchrun processes) with a line per
+    start and end and an overall bar."""
     if not jobs:
         return
-    threads = threads_per_job(parallel)
+    threads = threads_per_job(parallel * nproc_per_node)
     children = _Children()
-    run = _in_process if parallel == 1 else partial(_child, children=children)
+    run = (_in_process if parallel == nproc_per_node == 1
+           else partial(_child, children=children, nproc_per_node=nproc_per_node))
     lock = threading.Lock()
     bar = tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress, file=sys.stderr)
 
@@ -234,13 +241,13 @@ def _in_process(job: Job, threads: int) -> tuple[bool, str]:
         torch.set_num_threads(previous)
 
 
-def _child(job: Job, threads: int, children: _Children) -> tuple[bool, str]:
+def _child(job: Job, threads: int, children: _Children, nproc_per_node: int = 1) -> tuple[bool, str]:
     job.log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     with open(job.log, "w") as log:
-        code = children.run([sys.executable, "-m", "metalink_dgl.experiments.jobs", json.dumps(job.spec)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
+        code = children.run([sys.executable, *launcher(nproc_per_node), "-m", "metalink_dgl.experiments.jobs",
+                             json.dumps(job.spec)], stdout=log, stderr=subprocess.STDOUT, env=env)
     lines = [line for line in job.log.read_text().splitlines() if line.strip()]
     if code == 0:
         job.log.unlink()
@@ -248,6 +255,13 @@ def _child(job: Job, threads: int, children: _Children) -> tuple[bool, str]:
     if code < 0:
         return False, f"stopped by signal {-code} (it resumes from its last.pt on the next call)"
     return False, lines[-1] if lines else f"exit code {code}"
+
+
+def launcher(nproc_per_node: int) -> list[str]:
+    """Arguments after ``python`` that start a module on ``nproc_per_node`` torchrun processes (none for one)."""
+    if nproc_per_node == 1:
+        return []
+    return ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc_per_node)]
 
 
 def _warm_cache(configs: list[TrainConfig]) -> None:

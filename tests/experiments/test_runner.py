@@ -284,3 +284,20 @@ def test_keep_results_without_a_results_file_is_a_one_line_error(write_config, t
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: ") and len(result.output.strip().splitlines()) == 1
     assert "tiny.json: cannot read the results to keep" in result.output
+
+
+def test_a_run_trains_data_parallel_on_torchrun_processes(write_config, tmp_path):
+    config = write_config(SLICE + """
+name: ddp
+settings: [relational]
+methods:
+  MetaLink: {layers: 1, settings: [relational]}
+""", "ddp")
+    result = _experiment(config, tmp_path, "--nproc-per-node", "2")
+    assert result.exit_code == 0, result.output
+    assert "done  [1/1] sider relational MetaLink L1 seed 0" in result.output
+    run = tmp_path / "runs" / "sider" / "relational" / RUN_DIR / "L1"
+    assert not (run / "seed_0.log").exists()
+    record = json.loads((run / "seed_0" / "run.json").read_text())
+    assert record["torch_threads"] == threads_per_job(2)  # each of the 2 processes gets its share of the cores
+    assert json.loads((tmp_path / "results" / "ddp.json").read_text())["cells"][0]["seeds"] == [0]
