@@ -15,7 +15,7 @@ from metalink_dgl.data.molecules import quiet_rdkit
 DATASETS = ("tox21", "sider", "toxcast", "adme")
 
 
-def _spread(dataset, n: int = 150):
+def _spread(dataset, n: int = 120):
     """``n`` molecules spread over the whole file (not just its first rows)."""
     return dataset.subset(np.unique(np.linspace(0, len(dataset) - 1, n).astype(np.int64)))
 
