@@ -17,7 +17,6 @@ from .coco import load_coco
 from .datasets import BUNDLED, MoleculeDataset, load_dataset
 from .describe import describe, format_description
 from .episodes import FewShotData, load_fewshot
-from . import shards, store
 from .featurize import cache_path, default_cache_dir, featurize
 from .featurizers import FEATURIZERS, FeaturizerSpec
 from .images import ImageBank, ImageDataset

@@ -65,7 +65,6 @@ def write_bank(directory: Path, parts: list[MoleculeGraphs], meta: dict) -> Path
                            "sha256": file_sha256(path)}
         body = {"format": FORMAT_VERSION, "featurizer": bank.featurizer, "molecules": len(bank),
                 "layouts": bank.layouts(), "meta": meta, "files": files}
-        del bank, maps
         text = json.dumps({**body, "checksum": _json_sha256(body)}, indent=1)
         (tmp / MANIFEST).write_text(text)
         _fsync_folder(tmp)
