@@ -50,9 +50,10 @@ class Chunk:
 
 
 def default_chunk_size(n: int) -> int:
-    """Molecules per chunk for ``n`` molecules: n/16, at least 1,000 and at most 10,000 (enough chunks to
-    spread over workers and to make a resume worth it; few enough to keep the shard count low)."""
-    return min(10_000, max(1_000, -(-n // 16)))
+    """Molecules per chunk for ``n`` molecules: n/16, at least 100 and at most 10,000 (enough chunks to
+    spread over workers and to make a resume worth it; few enough to keep the shard count low). It does
+    not depend on the number of workers, so a run resumes with any number."""
+    return min(10_000, max(100, -(-n // 16)))
 
 
 def plan_chunks(n: int, size: int) -> list[Chunk]:
