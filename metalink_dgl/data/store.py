@@ -68,9 +68,11 @@ def write_bank(directory: Path, parts: list[MoleculeGraphs], meta: dict) -> Path
         text = json.dumps({**body, "checksum": _json_sha256(body)}, indent=1)
         (tmp / MANIFEST).write_text(text)
         _fsync_folder(tmp)
-        if directory.exists():
-            shutil.rmtree(directory)
+        old = tmp.with_suffix(".old")
+        if directory.exists():  # a folder cannot be renamed over a full one: move it aside, then drop it
+            os.replace(directory, old)
         os.replace(tmp, directory)
+        shutil.rmtree(old, ignore_errors=True)  # open memory maps of its files stay valid
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
