@@ -102,18 +102,18 @@ def test_corrupt_shards_are_featurized_again(mols, fresh, cache_dir, kill_on_cal
 
 def test_invalid_smiles_in_a_worker_is_one_line_and_leaves_nothing(mols, cache_dir):
     smiles = list(mols.smiles[:120])
-    smiles[95] = "C1CC(N"  # an unclosed ring and branch, in the third chunk
+    smiles[15] = "C1CC(N"  # an unclosed ring and branch, in the first chunk: the pool process takes it
     bad = MoleculeDataset("bad", "data/bad.csv", smiles, np.zeros((120, 1), np.float32), ["t"],
                           np.arange(2, 122, dtype=np.int64))
     with pytest.raises(MetaLinkError) as err:
         featurize(bad, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=CHUNK)
-    assert str(err.value) == "data/bad.csv, line 97: RDKit cannot parse SMILES 'C1CC(N'"
+    assert str(err.value) == "data/bad.csv, line 17: RDKit cannot parse SMILES 'C1CC(N'"
     assert list(cache_dir.iterdir()) == []  # no bank, no shards, no temporary folders
 
 
 def test_a_killed_process_leaves_only_whole_shards(tox21, cache_dir):
     """SIGKILL a real two-worker run once its first shard is there; the rerun finishes it identically."""
-    n, chunk = 300, 3
+    n, chunk = 200, 2
     script = ("import sys; from metalink_dgl.data import load_dataset, featurize; "
               f"ds = load_dataset('tox21').subset(range({n})); "
               f"featurize(ds, 'canonical', cache_dir=sys.argv[1], progress=False, workers=2, chunk_size={chunk})")
