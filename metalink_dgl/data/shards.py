@@ -1,32 +1,26 @@
 """Chunked, parallel, resumable featurization: SMILES -> compact banks, one shard per finished chunk.
 
 The molecules are cut into chunks (:func:`default_chunk_size`), each featurized with dgllife and
-encoded compactly (:func:`featurize_chunk`) by ``workers`` processes: this one and a pool of
-``workers - 1``, all taking chunks from one queue. With a
-cache folder, every finished chunk is written at once as a shard (a bank folder of
+encoded compactly (:func:`featurize_chunk`), in this process or in a pool of ``workers``
+processes. With a cache folder, every finished chunk is written at once as a shard (a bank folder of
 :mod:`~metalink_dgl.data.store`, named by chunk size and index, its manifest holding the cache key
 and the chunk's range) under ``<bank>.partial/``; a run that is killed resumes from the shards that
 check out, and the shards are concatenated into the final bank (memory maps, RAM does not grow)
 and then removed.
 
 Pool processes are started with ``forkserver`` (``spawn`` where there is none): one server process
-imports torch, DGL, dgllife and RDKit once per Python process (a few seconds, during which this
-process already featurizes) and forks each worker from that clean state. ``fork`` of a process
-that may run torch and OpenMP threads is unsafe (Python 3.14 drops it as the default for that
-reason), and ``spawn`` re-imports everything in every worker of every pool;
-``benchmarks/bench_featurize.py`` times all three.
+imports torch, DGL, dgllife and RDKit once per Python process (a few seconds, the first time a pool
+starts) and forks each worker from that clean state. ``fork`` of a process that may run torch and
+OpenMP threads is unsafe (Python 3.14 drops it as the default for that reason), and ``spawn``
+re-imports everything in every worker of every pool; ``benchmarks/bench_featurize.py`` times all three.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import queue
 import shutil
-import threading
-from collections import deque
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,63 +136,25 @@ def build_bank(dataset: MoleculeDataset, featurizer: str, *, workers: int = 1, c
 
 def _run(dataset: MoleculeDataset, featurizer: str, chunks: list[Chunk], workers: int, progress: bool,
          on_done: Callable[[Chunk, MoleculeGraphs], None]) -> None:
-    """Featurize ``chunks`` in ``workers`` processes (this one and ``workers - 1`` pool processes) and hand
-    each to ``on_done``, in this process, as it finishes, in any order; a tqdm bar counts molecules.
-
-    This process takes chunks from the same queue as the pool, so it works while the pool starts (the
-    fork server's imports) and ``workers`` processes are busy after.
-    """
-    pending = deque((featurizer, dataset.smiles[c.start:c.stop], dataset.source,
-                     dataset.lines[c.start:c.stop].tolist(), c) for c in chunks)
-    finished: queue.SimpleQueue = queue.SimpleQueue()  # (chunk, bank) or the exception of a pool task
-    lock = threading.Lock()
+    """Featurize ``chunks`` (in ``workers`` processes if more than one) and hand each finished one to
+    ``on_done`` as it finishes, in any order; a tqdm bar counts molecules."""
+    tasks = [(featurizer, dataset.smiles[c.start:c.stop], dataset.source, dataset.lines[c.start:c.stop].tolist(), c)
+             for c in chunks]
     bar = tqdm(total=sum(c.stop - c.start for c in chunks), desc=f"featurizing {dataset.name} ({featurizer})",
                unit="mol", disable=None if progress else True, leave=False)
-
-    def take() -> tuple | None:
-        with lock:
-            return pending.popleft() if pending else None
-
-    def stop() -> None:  # on the way out (an error included): the pool takes no new chunk
-        with lock:
-            pending.clear()
-
-    def finish(result: tuple[Chunk, MoleculeGraphs] | BaseException) -> None:
-        if isinstance(result, BaseException):
-            raise result
-        on_done(*result)
-        bar.update(len(result[1]))
-
-    with bar, ExitStack() as stack:
-        if workers > 1 and len(chunks) > 1:
-            context = mp.get_context(START_METHOD)
-            if START_METHOD == "forkserver":
-                context.set_forkserver_preload([__name__])
-            processes = min(workers - 1, len(chunks) - 1)
-            pool = stack.enter_context(context.Pool(processes, initializer=_init_worker))
-            stack.callback(stop)
-
-            def submit(result: tuple[Chunk, MoleculeGraphs] | None = None) -> None:
-                if result is not None:
-                    finished.put(result)
-                task = take()
-                if task is not None:
-                    pool.apply_async(_task, (task,), callback=submit, error_callback=finished.put)
-
-            for _ in range(processes):
-                submit()
-        done = 0
-        while done < len(chunks):
-            while not finished.empty():
-                finish(finished.get())
-                done += 1
-            task = take()
-            if task is not None:
-                finish(_task(task))
-                done += 1
-            elif done < len(chunks):
-                finish(finished.get())  # wait for the pool's last chunks
-                done += 1
+    with bar:
+        if workers <= 1 or len(tasks) <= 1:
+            for chunk, bank in map(_task, tasks):
+                on_done(chunk, bank)
+                bar.update(len(bank))
+            return
+        context = mp.get_context(START_METHOD)
+        if START_METHOD == "forkserver":
+            context.set_forkserver_preload([__name__])
+        with context.Pool(min(workers, len(tasks)), initializer=_init_worker) as pool:
+            for chunk, bank in pool.imap_unordered(_task, tasks):
+                on_done(chunk, bank)
+                bar.update(len(bank))
 
 
 def _task(task: tuple[str, list[str], str, list[int], Chunk]) -> tuple[Chunk, MoleculeGraphs]:

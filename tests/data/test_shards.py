@@ -102,7 +102,7 @@ def test_corrupt_shards_are_featurized_again(mols, fresh, cache_dir, kill_on_cal
 
 def test_invalid_smiles_in_a_worker_is_one_line_and_leaves_nothing(mols, cache_dir):
     smiles = list(mols.smiles[:120])
-    smiles[15] = "C1CC(N"  # an unclosed ring and branch, in the first chunk: the pool process takes it
+    smiles[15] = "C1CC(N"  # an unclosed ring and branch, in the first chunk
     bad = MoleculeDataset("bad", "data/bad.csv", smiles, np.zeros((120, 1), np.float32), ["t"],
                           np.arange(2, 122, dtype=np.int64))
     with pytest.raises(MetaLinkError) as err:
