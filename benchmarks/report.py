@@ -120,13 +120,15 @@ def render_epoch(r: dict) -> list[str]:
 
 
 def render_featurize(r: dict) -> list[str]:
-    lines = [f"## Featurization: {r['dataset']}, featurizer {r['featurizer']}", "", *_provenance(r), ""]
+    format1 = "workers_s" not in r  # a record of the dense cache (format 1), before workers and compact storage
+    lines = [f"## Featurization{' (dense cache, format 1)' if format1 else ''}: {r['dataset']}, featurizer "
+             f"{r['featurizer']}", "", *_provenance(r), ""]
     lines += _table(["molecules", "first run s", "second run s", "second/first", "target <= 0.05", "cache MB",
                      "batch 128: bank ms", "batch 128: dgl.batch ms"],
                     [[r["molecules"], r["first_run_s"], r["second_run_s"], r["ratio_second_first"],
                       _verdict(r["ratio_second_first"] <= 0.05), r["cache_mb"], r["batch128_bank_ms"],
                       r["batch128_dgl_batch_ms"]]])
-    if "workers_s" not in r:  # a record of the dense cache (format 1), before workers and compact storage
+    if format1:
         return lines
     target = r["target"]
     lines += ["", f"Featurize + cache write, seconds, by workers (2 workers: start method; the library's is "
