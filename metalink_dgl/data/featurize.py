@@ -6,7 +6,9 @@ in chunks and worker processes (:mod:`.shards`).
 
 The bank is cached on disk as a folder of ``.npy`` arrays (:mod:`.store`), keyed by the SMILES, the
 featurizer and the library versions, and read back memory-mapped; a cache that fails its checksums
-or its shape checks is rebuilt, never trusted.
+or its shape checks is rebuilt, never trusted. Processes that featurize the same molecules at once
+(the ranks of a distributed run) take turns through a lock file beside the bank: one builds it,
+the others load it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from pathlib import Path
 
 import dgllife
 import rdkit
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, concurrent featurizations of one dataset are not coordinated
+    fcntl = None
 
 from ..errors import MetaLinkError, one_line
 from .bank import MoleculeGraphs
@@ -101,16 +108,24 @@ def featurize(dataset: MoleculeDataset, featurizer: str = "canonical", cache_dir
         return build_bank(dataset, spec.name, **build)
     path = cache_path(dataset, featurizer, cache_dir)
     key = cache_key(dataset.smiles, spec)
-    graphs = _load_cache(path, len(dataset), spec.name, key)
+    existed = path.exists()
+    graphs = _load_cache(path, len(dataset), spec.name, key)  # no lock: a bank folder appears whole or not at all
     if graphs is not None:
-        logger.info("loaded %d %s molecule graphs from cache %s", len(graphs), spec.name, path)
         return graphs
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path.with_name(path.name + ".lock"), "a")
     except OSError as err:
         logger.warning("cannot write the graph cache %s (%s); continuing without a cache", path, one_line(err))
         return build_bank(dataset, spec.name, **build)
-    return build_bank(dataset, spec.name, directory=path, key=key, **build)
+    with lock:
+        if fcntl is not None:  # processes featurizing the same molecules (e.g. DDP ranks) take turns
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not existed and path.exists():  # built by another process while this one waited
+            graphs = _load_cache(path, len(dataset), spec.name, key)
+            if graphs is not None:
+                return graphs
+        return build_bank(dataset, spec.name, directory=path, key=key, **build)
 
 
 def _load_cache(path: Path, n: int, featurizer: str, key: str) -> MoleculeGraphs | None:
@@ -123,6 +138,7 @@ def _load_cache(path: Path, n: int, featurizer: str, key: str) -> MoleculeGraphs
         if len(graphs) != n or graphs.featurizer != featurizer or meta.get("key") != key:
             raise ValueError(f"holds {len(graphs)} {graphs.featurizer} graphs of key {meta.get('key')}, expected "
                              f"{n} {featurizer} of {key}")
+        logger.info("loaded %d %s molecule graphs from cache %s", n, featurizer, path)
         return graphs
     except Exception as err:  # noqa: BLE001 - any failure means: do not trust the cache
         logger.warning("cache %s is corrupt or stale; rebuilding (%s)", path, one_line(err))

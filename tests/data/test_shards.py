@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -130,3 +131,22 @@ def test_a_killed_process_leaves_only_whole_shards(tox21, cache_dir):
     assert partial.exists() and not path.exists()
     resumed = featurize(data, "canonical", cache_dir=cache_dir, progress=False, chunk_size=chunk)
     _same_banks(resumed, featurize(data, "canonical", progress=False, cache=False, chunk_size=n))
+
+
+def test_concurrent_featurizations_of_one_dataset_take_turns(mols, fresh, cache_dir, monkeypatch):
+    """Two featurizations of the same molecules at once (as the ranks of a distributed run): one builds the
+    cache, the other waits on the lock and loads it."""
+    calls = _counting(monkeypatch)
+    results: list = [None, None]
+
+    def run(i: int) -> None:
+        results[i] = featurize(mols, "canonical", cache_dir=cache_dir, progress=False, chunk_size=CHUNK)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [CHUNK] * 5  # featurized once
+    for bank in results:
+        _same_banks(bank, fresh)
