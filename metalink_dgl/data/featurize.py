@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -125,6 +126,8 @@ def featurize(dataset: MoleculeDataset, featurizer: str = "canonical", cache_dir
             graphs = _load_cache(path, len(dataset), spec.name, key)
             if graphs is not None:
                 return graphs
+        for stale in path.parent.glob(f".{path.name}.*"):  # temporary folders of a killed run
+            shutil.rmtree(stale, ignore_errors=True)
         return build_bank(dataset, spec.name, directory=path, key=key, **build)
 
 

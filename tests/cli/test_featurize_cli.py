@@ -22,7 +22,7 @@ def test_featurize_then_train_reads_the_cache(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     result = _invoke("featurize", *DATA, "--cache-dir", str(cache), "--workers", "2", "--no-progress")
     assert result.exit_code == 0, result.output
-    (bank,) = cache.iterdir()
+    (bank,) = [p for p in cache.iterdir() if p.is_dir()]
     assert bank.name.startswith("sider-canonical-") and f"cache {bank} (" in result.output
     assert "60 molecules of sider, featurizer canonical" in result.output and "bytes per molecule" in result.output
     written = {p.name: p.stat().st_mtime_ns for p in bank.iterdir()}
@@ -53,5 +53,5 @@ def test_bad_options_are_one_line(tmp_path, args, match):
 def test_pretrain_featurizer_by_name(tmp_path):
     result = _invoke("featurize", *DATA, "--cache-dir", str(tmp_path), "--featurizer", "pretrain", "--no-progress")
     assert result.exit_code == 0 and "featurizer pretrain" in result.output
-    (bank,) = tmp_path.iterdir()
+    (bank,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert bank.name.startswith("sider-pretrain-")

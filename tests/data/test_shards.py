@@ -71,13 +71,16 @@ def test_killed_run_resumes_from_its_shards(mols, fresh, cache_dir, kill_on_call
     restore()
     path, partial = _partial(mols, cache_dir)
     assert not path.exists() and len(list(partial.iterdir())) == 2  # the two finished chunks, nothing else
+    stale = cache_dir / f".{path.name}.x1y2.tmp"  # as a run killed while writing the bank leaves it
+    stale.mkdir()
+    (stale / "node_offsets.npy").write_bytes(b"half")
     calls = _counting(monkeypatch)
     with caplog.at_level(logging.INFO, logger="metalink_dgl"):
         resumed = featurize(mols, "canonical", cache_dir=cache_dir, progress=False, chunk_size=CHUNK)
     assert calls == [CHUNK] * 3
     assert any("resuming: 2 of 5 chunks" in r.getMessage() for r in caplog.records)
     _same_banks(resumed, fresh)
-    assert not partial.exists()
+    assert not partial.exists() and not stale.exists()
 
 
 def test_corrupt_shards_are_featurized_again(mols, fresh, cache_dir, kill_on_call, monkeypatch, caplog):
@@ -109,7 +112,8 @@ def test_invalid_smiles_in_a_worker_is_one_line_and_leaves_nothing(mols, cache_d
     with pytest.raises(MetaLinkError) as err:
         featurize(bad, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=CHUNK)
     assert str(err.value) == "data/bad.csv, line 17: RDKit cannot parse SMILES 'C1CC(N'"
-    assert list(cache_dir.iterdir()) == []  # no bank, no shards, no temporary folders
+    path, _ = _partial(bad, cache_dir)
+    assert [p.name for p in cache_dir.iterdir()] == [path.name + ".lock"]  # no bank, shards or temporary folders
 
 
 def test_a_killed_process_leaves_only_whole_shards(tox21, cache_dir):
@@ -131,6 +135,7 @@ def test_a_killed_process_leaves_only_whole_shards(tox21, cache_dir):
     assert partial.exists() and not path.exists()
     resumed = featurize(data, "canonical", cache_dir=cache_dir, progress=False, chunk_size=chunk)
     _same_banks(resumed, featurize(data, "canonical", progress=False, cache=False, chunk_size=n))
+    assert sorted(p.name for p in cache_dir.iterdir()) == [path.name, path.name + ".lock"]  # nothing stale left
 
 
 def test_concurrent_featurizations_of_one_dataset_take_turns(mols, fresh, cache_dir, monkeypatch):
