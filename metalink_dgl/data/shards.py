@@ -1,25 +1,29 @@
 """Chunked, parallel, resumable featurization: SMILES -> compact banks, one shard per finished chunk.
 
 The molecules are cut into chunks (:func:`default_chunk_size`), each featurized with dgllife and
-encoded compactly (:func:`featurize_chunk`), in this process or in a pool of ``workers``
-processes. With a cache folder, every finished chunk is written at once as a shard (a bank folder of
-:mod:`~metalink_dgl.data.store`, named by chunk size and index, its manifest holding the cache key
-and the chunk's range) under ``<bank>.partial/``; a run that is killed resumes from the shards that
-check out, and the shards are concatenated into the final bank (memory maps, RAM does not grow)
-and then removed.
+encoded compactly (:func:`featurize_chunk`) by ``workers`` processes: this one and a pool of
+``workers - 1`` that joins in once it is up. With a cache folder, every finished chunk is written
+at once as a shard (a bank folder of :mod:`~metalink_dgl.data.store`, named by chunk size and
+index, its manifest holding the cache key and the chunk's range) under ``<bank>.partial/``; a run
+that is killed resumes from the shards that check out, and the shards are concatenated into the
+final bank (memory maps, RAM does not grow) and then removed.
 
 Pool processes are started with ``forkserver`` (``spawn`` where there is none): one server process
 imports torch, DGL, dgllife and RDKit once per Python process (a few seconds, the first time a pool
-starts) and forks each worker from that clean state. ``fork`` of a process that may run torch and
-OpenMP threads is unsafe (Python 3.14 drops it as the default for that reason), and ``spawn``
-re-imports everything in every worker of every pool; ``benchmarks/bench_featurize.py`` times all three.
+starts, while this process already featurizes) and forks each worker from that clean state.
+``fork`` of a process that may run torch and OpenMP threads is unsafe (Python 3.14 drops it as the
+default for that reason), and ``spawn`` re-imports everything in every worker of every pool;
+``benchmarks/bench_featurize.py`` times all three.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import queue
 import shutil
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,25 +140,95 @@ def build_bank(dataset: MoleculeDataset, featurizer: str, *, workers: int = 1, c
 
 def _run(dataset: MoleculeDataset, featurizer: str, chunks: list[Chunk], workers: int, progress: bool,
          on_done: Callable[[Chunk, MoleculeGraphs], None]) -> None:
-    """Featurize ``chunks`` (in ``workers`` processes if more than one) and hand each finished one to
-    ``on_done`` as it finishes, in any order; a tqdm bar counts molecules."""
+    """Featurize ``chunks`` in ``workers`` processes (this one and :class:`_Helpers`) and hand each to
+    ``on_done``, in this process, as it finishes, in any order; a tqdm bar counts molecules."""
     tasks = [(featurizer, dataset.smiles[c.start:c.stop], dataset.source, dataset.lines[c.start:c.stop].tolist(), c)
              for c in chunks]
     bar = tqdm(total=sum(c.stop - c.start for c in chunks), desc=f"featurizing {dataset.name} ({featurizer})",
                unit="mol", disable=None if progress else True, leave=False)
+
+    def finish(result: tuple[Chunk, MoleculeGraphs] | BaseException) -> None:
+        if isinstance(result, BaseException):
+            raise result
+        on_done(*result)
+        bar.update(len(result[1]))
+
     with bar:
         if workers <= 1 or len(tasks) <= 1:
-            for chunk, bank in map(_task, tasks):
-                on_done(chunk, bank)
-                bar.update(len(bank))
+            for task in tasks:
+                finish(_task(task))
             return
-        context = mp.get_context(START_METHOD)
-        if START_METHOD == "forkserver":
-            context.set_forkserver_preload([__name__])
-        with context.Pool(min(workers, len(tasks)), initializer=_init_worker) as pool:
-            for chunk, bank in pool.imap_unordered(_task, tasks):
-                on_done(chunk, bank)
-                bar.update(len(bank))
+        helpers = _Helpers(min(workers, len(tasks)) - 1, tasks)
+        try:
+            for _ in tasks:
+                result = helpers.result(wait=False)
+                if result is None:
+                    task = helpers.take()
+                    result = _task(task) if task is not None else helpers.result(wait=True)
+                finish(result)
+        finally:
+            helpers.close()
+
+
+class _Helpers:
+    """``n`` pool processes that featurize chunks of ``tasks``, a queue this process takes chunks from too.
+
+    The pool starts in a thread (its start waits for the fork server's imports, the first time in a
+    process) and takes chunks once it is up, one at a time per process, so this process never waits
+    for it while chunks are left. Results, or the exception of a chunk, come out of :meth:`result`.
+    """
+
+    def __init__(self, n: int, tasks: list[tuple]):
+        self._pending, self._finished = deque(tasks), queue.SimpleQueue()
+        self._lock, self._stopped, self._pool, self._error = threading.Lock(), False, None, None
+        self._thread = threading.Thread(target=self._start, args=(n,), daemon=True)
+        self._thread.start()
+
+    def take(self) -> tuple | None:
+        """The next chunk's task for this process, or None when every chunk is taken."""
+        with self._lock:
+            return self._pending.popleft() if self._pending and not self._stopped else None
+
+    def result(self, wait: bool) -> tuple[Chunk, MoleculeGraphs] | BaseException | None:
+        """A finished chunk of the pool (None if there is none and not ``wait``)."""
+        try:
+            return self._finished.get(block=wait)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        """Hand out no more chunks, stop the pool; raise if it could not start."""
+        with self._lock:
+            self._stopped = True
+        self._thread.join()
+        if self._pool is not None:
+            self._pool.terminate()  # not under the lock: it joins the thread that runs _done
+        if self._error is not None:
+            raise self._error
+
+    def _start(self, n: int) -> None:
+        try:
+            context = mp.get_context(START_METHOD)
+            if START_METHOD == "forkserver":
+                context.set_forkserver_preload([__name__])
+            pool = context.Pool(n, initializer=_init_worker)
+        except BaseException as err:  # noqa: BLE001 - raised again by close(), in the calling thread
+            self._error = err
+            return
+        with self._lock:
+            self._pool = pool
+            for _ in range(n):
+                self._submit()
+
+    def _submit(self) -> None:  # under the lock
+        if self._pending and not self._stopped:
+            self._pool.apply_async(_task, (self._pending.popleft(),), callback=self._done,
+                                   error_callback=self._finished.put)
+
+    def _done(self, result: tuple[Chunk, MoleculeGraphs]) -> None:
+        self._finished.put(result)
+        with self._lock:
+            self._submit()
 
 
 def _task(task: tuple[str, list[str], str, list[int], Chunk]) -> tuple[Chunk, MoleculeGraphs]:

@@ -44,8 +44,26 @@ def fresh(mols) -> MoleculeGraphs:
     return featurize(mols, "canonical", progress=False, cache=False, chunk_size=len(mols))
 
 
-def test_two_workers_and_any_chunking_give_the_same_bank(mols, fresh, cache_dir):
-    two = featurize(mols, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=CHUNK)
+def _slow_here(monkeypatch, seconds: float) -> list[list[str]]:
+    """Chunks featurized in this process take ``seconds`` longer, so that the pool process (which runs the
+    module unpatched) gets chunks too; returns the SMILES of each chunk this process featurized."""
+    seen = []
+    original = shards.featurize_chunk
+
+    def slow(featurizer, smiles, source, lines):
+        seen.append(list(smiles))
+        time.sleep(seconds)
+        return original(featurizer, smiles, source, lines)
+
+    monkeypatch.setattr(shards, "featurize_chunk", slow)
+    return seen
+
+
+def test_two_workers_and_any_chunking_give_the_same_bank(mols, fresh, cache_dir, monkeypatch):
+    here = _slow_here(monkeypatch, 0.3)
+    two = featurize(mols, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=10)
+    assert 0 < len(here) < 20  # this process and the pool process both featurized chunks
+    monkeypatch.undo()
     _same_banks(two, fresh)
     _same_banks(featurize(mols, "canonical", progress=False, cache=False, chunk_size=7), fresh)
     path, partial = _partial(mols, cache_dir)
@@ -104,14 +122,16 @@ def test_corrupt_shards_are_featurized_again(mols, fresh, cache_dir, kill_on_cal
     _same_banks(again, fresh)
 
 
-def test_invalid_smiles_in_a_worker_is_one_line_and_leaves_nothing(mols, cache_dir):
+def test_invalid_smiles_in_a_worker_is_one_line_and_leaves_nothing(mols, cache_dir, monkeypatch):
     smiles = list(mols.smiles[:120])
-    smiles[15] = "C1CC(N"  # an unclosed ring and branch, in the first chunk
+    smiles[115] = "C1CC(N"  # an unclosed ring and branch, in the last of 12 chunks
     bad = MoleculeDataset("bad", "data/bad.csv", smiles, np.zeros((120, 1), np.float32), ["t"],
                           np.arange(2, 122, dtype=np.int64))
+    here = _slow_here(monkeypatch, 1.0)  # the pool process reaches the last chunk long before this one
     with pytest.raises(MetaLinkError) as err:
-        featurize(bad, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=CHUNK)
-    assert str(err.value) == "data/bad.csv, line 17: RDKit cannot parse SMILES 'C1CC(N'"
+        featurize(bad, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=10)
+    assert str(err.value) == "data/bad.csv, line 117: RDKit cannot parse SMILES 'C1CC(N'"
+    assert "C1CC(N" not in sum(here, [])  # the error came from the pool process
     path, _ = _partial(bad, cache_dir)
     assert [p.name for p in cache_dir.iterdir()] == [path.name + ".lock"]  # no bank, shards or temporary folders
 
