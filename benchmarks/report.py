@@ -120,13 +120,32 @@ def render_epoch(r: dict) -> list[str]:
 
 
 def render_featurize(r: dict) -> list[str]:
-    lines = [f"## Featurization cache: {r['dataset']}, featurizer {r['featurizer']}", "", *_provenance(r), ""]
+    format1 = "workers_s" not in r  # a record of the dense cache (format 1), before workers and compact storage
+    lines = [f"## Featurization{' (dense cache, format 1)' if format1 else ''}: {r['dataset']}, featurizer "
+             f"{r['featurizer']}", "", *_provenance(r), ""]
     lines += _table(["molecules", "first run s", "second run s", "second/first", "target <= 0.05", "cache MB",
                      "batch 128: bank ms", "batch 128: dgl.batch ms"],
                     [[r["molecules"], r["first_run_s"], r["second_run_s"], r["ratio_second_first"],
                       _verdict(r["ratio_second_first"] <= 0.05), r["cache_mb"], r["batch128_bank_ms"],
                       r["batch128_dgl_batch_ms"]]])
-    return lines
+    if format1:
+        return lines
+    target = r["target"]
+    lines += ["", f"Featurize + cache write, seconds, by workers (2 workers: start method; the library's is "
+                  f"{r['start_method']}, cold = its fork server starts in this run):", ""]
+    lines += _table(list(r["workers_s"]), [list(r["workers_s"].values())])
+    met = {k: _verdict(r[k] <= target["ratio_2_over_1"]) for k in ("ratio_2_over_1", "ratio_2_over_1_warm")}
+    lines += ["", f"Ratio 2/1 workers: **{r['ratio_2_over_1']}** cold, {r['ratio_2_over_1_warm']} warm "
+                  f"(target <= {target['ratio_2_over_1']}: cold {met['ratio_2_over_1']}, warm "
+                  f"{met['ratio_2_over_1_warm']}).", "",
+              "Cache bytes per molecule (dense format 1: the expanded float32/int64 tensors it stored):", ""]
+    lines += _table(["featurizer", "compact (format 2)", "dense (format 1)", "ratio"],
+                    [[name, b["compact"], b["dense_format1"], round(b["compact"] / b["dense_format1"], 3)]
+                     for name, b in r["bytes_per_molecule"].items()])
+    canonical = r["bytes_per_molecule"]["canonical"]["compact"]
+    return [*lines, "", f"Canonical: {canonical} bytes per molecule (target <= "
+                        f"{target['canonical_bytes_per_molecule']}: "
+                        f"{_verdict(canonical <= target['canonical_bytes_per_molecule'])})."]
 
 
 def render_vision(r: dict) -> list[str]:

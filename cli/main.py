@@ -10,7 +10,7 @@ import click
 from metalink_dgl import __version__
 from metalink_dgl.errors import MetaLinkError
 
-from . import describe, evaluate, experiment, predict, report, split, train
+from . import describe, evaluate, experiment, featurize, predict, report, split, train
 from .options import join_seed_words
 
 
@@ -42,7 +42,7 @@ def cli(verbose: bool) -> None:
     )
 
 
-for module in (describe, split, train, evaluate, predict, experiment, report):
+for module in (describe, split, featurize, train, evaluate, predict, experiment, report):
     cli.add_command(module.command)
 
 

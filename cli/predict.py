@@ -6,7 +6,7 @@ import click
 
 from metalink_dgl.device import DEVICES
 
-from .options import list_option
+from .options import field_option, list_option
 
 
 @click.command("predict")
@@ -31,15 +31,16 @@ from .options import list_option
 @click.option("--batch-size", type=int, default=None, help="Molecules per minibatch [default: the checkpoint's].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --shots and --aux-ratio draws.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@field_option("workers", help="Processes that featurize the molecules.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def command(checkpoint, input_csv, output_csv, tasks, support, shots, aux_ratio, smiles_column, skip_invalid,
-            batch_size, seed, device, no_progress):
+            batch_size, seed, device, workers, no_progress):
     """Predict the unknown labels of the molecules in --input, using the labels they already have."""
     from metalink_dgl.prediction import predict
 
     result = predict(checkpoint, input_csv, output_csv, tasks=tasks, support=support, shots=shots,
                      aux_ratio=aux_ratio, smiles_column=smiles_column, skip_invalid=skip_invalid,
-                     batch_size=batch_size, seed=seed, device=device, progress=not no_progress)
+                     batch_size=batch_size, seed=seed, device=device, progress=not no_progress, workers=workers)
     support_note = f", {result.n_support} support molecules" if result.n_support else ""
     click.echo(f"{result.n_rows} molecules ({result.n_invalid} invalid), {len(result.tasks)} tasks"
                f"{support_note}: {result.n_predicted} probabilities written to {result.output}")

@@ -22,3 +22,9 @@ def first_line(err: BaseException) -> str:
     """The first line of an exception's message (its type name if it has none)."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def one_line(err: BaseException, limit: int = 200) -> str:
+    """``'<Type>: <message on one line>'``, cut at ``limit`` characters, for warnings."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}"[:limit] if text else type(err).__name__

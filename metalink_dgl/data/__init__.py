@@ -17,7 +17,7 @@ from .coco import load_coco
 from .datasets import BUNDLED, MoleculeDataset, load_dataset
 from .describe import describe, format_description
 from .episodes import FewShotData, load_fewshot
-from .featurize import default_cache_dir, featurize
+from .featurize import cache_path, default_cache_dir, featurize
 from .featurizers import FEATURIZERS, FeaturizerSpec
 from .images import ImageBank, ImageDataset
 from .labels import TASK_TYPES
@@ -36,6 +36,7 @@ __all__ = [
     "MoleculeGraphs",
     "Split",
     "bemis_murcko_scaffold",
+    "cache_path",
     "default_cache_dir",
     "describe",
     "featurize",

@@ -1,21 +1,29 @@
-"""The graph bank: every molecule of a dataset as one flat set of tensors, batched on demand.
+"""The graph bank: every molecule of a dataset as one flat set of compact arrays, batched on demand.
 
-Node and edge feature rows of all molecules are stacked, edge end points are local to their
-molecule, and CSR-style offsets say which rows belong to which molecule, so
-:meth:`MoleculeGraphs.batch` builds the batched graph of any minibatch with a few tensor ops.
+Node and edge feature rows of all molecules are stacked (as :class:`~metalink_dgl.data.compact.Column`
+codes, expanded per batch), edge end points are local to their molecule, and CSR-style offsets say
+which rows belong to which molecule, so :meth:`MoleculeGraphs.batch` builds the batched graph of
+any minibatch with a few gathers. The arrays may be read-only memory maps of a cache
+(:mod:`~metalink_dgl.data.store`): a batch reads only its own rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dgl
 import numpy as np
 import torch
 
+from .compact import Column, Layout, merge_layouts
+
+#: ``alloc(name, shape, dtype)`` -> a writable array; :func:`concat` fills the bank's arrays through it.
+Allocator = Callable[[str, tuple[int, ...], str], np.ndarray]
+_CHECK_MOLECULES = 1 << 14  # molecules per step of the edge check (bounded memory on a memory-mapped bank)
+
 
 class MoleculeGraphs:
-    """All molecules of a dataset as one flat bank of tensors, batched on demand.
+    """All molecules of a dataset as one flat bank of compact arrays, batched on demand.
 
     Molecule ``i`` owns node rows ``node_offsets[i]:node_offsets[i+1]`` and edge rows
     ``edge_offsets[i]:edge_offsets[i+1]``; its edges run ``src -> dst``, atom indices local
@@ -23,20 +31,20 @@ class MoleculeGraphs:
 
     Parameters
     ----------
-    node_feats : dict of str to Tensor
-        Each (V, ...) (e.g. ``'h'``: (V, 74) float32).
-    edge_feats : dict of str to Tensor
-        Each (E, ...) (e.g. ``'e'``: (E, 13) float32).
-    src, dst : Tensor
-        (E,) int64, local atom indices.
-    node_offsets, edge_offsets : Tensor
+    node_feats : dict of str to Column
+        Each V rows (e.g. ``'h'``: expands to (V, 74) float32).
+    edge_feats : dict of str to Column
+        Each E rows (e.g. ``'e'``: expands to (E, 13) float32).
+    src, dst : Column
+        E rows, 1-D: local atom indices (expand to int64).
+    node_offsets, edge_offsets : np.ndarray
         (N + 1,) int64, cumulative counts starting at 0.
     featurizer : str
         Name of the featurizer that made the bank.
     """
 
-    def __init__(self, node_feats: dict[str, torch.Tensor], edge_feats: dict[str, torch.Tensor], src: torch.Tensor,
-                 dst: torch.Tensor, node_offsets: torch.Tensor, edge_offsets: torch.Tensor, featurizer: str = ""):
+    def __init__(self, node_feats: dict[str, Column], edge_feats: dict[str, Column], src: Column, dst: Column,
+                 node_offsets: np.ndarray, edge_offsets: np.ndarray, featurizer: str = ""):
         self.node_feats, self.edge_feats = dict(node_feats), dict(edge_feats)
         self.src, self.dst = src, dst
         self.node_offsets, self.edge_offsets = node_offsets, edge_offsets
@@ -54,17 +62,23 @@ class MoleculeGraphs:
 
     def num_nodes(self) -> torch.Tensor:
         """(N,) int64 atoms per molecule."""
-        return self.node_offsets[1:] - self.node_offsets[:-1]
+        return torch.from_numpy(np.diff(self.node_offsets))
 
     def num_edges(self) -> torch.Tensor:
         """(N,) int64 edges per molecule."""
-        return self.edge_offsets[1:] - self.edge_offsets[:-1]
+        return torch.from_numpy(np.diff(self.edge_offsets))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of all arrays (what the cache holds, headers aside)."""
+        return sum(int(a.nbytes) for a in self.arrays().values())
 
     def batch(self, idx: Sequence[int] | np.ndarray | torch.Tensor, train: bool = False) -> dgl.DGLGraph:
         """One batched graph of the molecules ``idx``, in that order (repeats allowed).
 
-        Built with vectorised gathers (no per-molecule loop, no :func:`dgl.batch`); batch
-        sizes are set, so :func:`dgl.readout_nodes` and dgllife readouts work per molecule.
+        Built with vectorised gathers (no per-molecule loop, no :func:`dgl.batch`); only the rows of
+        ``idx`` are read and expanded. Batch sizes are set, so :func:`dgl.readout_nodes` and dgllife
+        readouts work per molecule.
 
         Parameters
         ----------
@@ -77,24 +91,25 @@ class MoleculeGraphs:
         Returns
         -------
         dgl.DGLGraph
-            B molecules, with the bank's ``ndata``/``edata`` features, on the CPU.
+            B molecules, with the featurizer's ``ndata``/``edata`` tensors (dtypes as the featurizer
+            gives them), on the CPU.
         """
-        idx = torch.as_tensor(np.asarray(idx) if not isinstance(idx, torch.Tensor) else idx, dtype=torch.int64)
-        idx = idx.reshape(-1).cpu()
-        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
+        idx = (idx.cpu().numpy() if isinstance(idx, torch.Tensor) else np.asarray(idx)).astype(np.int64).reshape(-1)
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
             raise IndexError(f"molecule index out of range for {len(self)} molecules")
-        n_nodes = self.num_nodes()[idx]
-        n_edges = self.num_edges()[idx]
-        node_rows, node_starts = _gather_rows(self.node_offsets[idx], n_nodes)
-        edge_rows, _ = _gather_rows(self.edge_offsets[idx], n_edges)
-        shift = torch.repeat_interleave(node_starts, n_edges)
-        g = dgl.graph((self.src[edge_rows] + shift, self.dst[edge_rows] + shift), num_nodes=int(n_nodes.sum()))
-        for key, value in self.node_feats.items():
-            g.ndata[key] = value[node_rows]
-        for key, value in self.edge_feats.items():
-            g.edata[key] = value[edge_rows]
-        g.set_batch_num_nodes(n_nodes)
-        g.set_batch_num_edges(n_edges)
+        node_start, edge_start = self.node_offsets[idx], self.edge_offsets[idx]
+        n_nodes, n_edges = self.node_offsets[idx + 1] - node_start, self.edge_offsets[idx + 1] - edge_start
+        node_rows, node_starts = _gather_rows(node_start, n_nodes)
+        edge_rows, _ = _gather_rows(edge_start, n_edges)
+        shift = torch.from_numpy(np.repeat(node_starts, n_edges))
+        g = dgl.graph((self.src.take(edge_rows) + shift, self.dst.take(edge_rows) + shift),
+                      num_nodes=int(n_nodes.sum()))
+        for key, column in self.node_feats.items():
+            g.ndata[key] = column.take(node_rows)
+        for key, column in self.edge_feats.items():
+            g.edata[key] = column.take(edge_rows)
+        g.set_batch_num_nodes(torch.from_numpy(n_nodes))
+        g.set_batch_num_edges(torch.from_numpy(n_edges))
         return g
 
     def to_graphs(self, idx: Sequence[int] | np.ndarray | torch.Tensor) -> list[dgl.DGLGraph]:
@@ -102,64 +117,118 @@ class MoleculeGraphs:
         graphs = []
         for i in np.asarray(idx, dtype=np.int64).reshape(-1).tolist():
             n0, n1 = int(self.node_offsets[i]), int(self.node_offsets[i + 1])
-            e0, e1 = int(self.edge_offsets[i]), int(self.edge_offsets[i + 1])
-            g = dgl.graph((self.src[e0:e1], self.dst[e0:e1]), num_nodes=n1 - n0)
-            g.ndata.update({k: v[n0:n1] for k, v in self.node_feats.items()})
-            g.edata.update({k: v[e0:e1] for k, v in self.edge_feats.items()})
+            nodes, edges = np.arange(n0, n1), np.arange(int(self.edge_offsets[i]), int(self.edge_offsets[i + 1]))
+            g = dgl.graph((self.src.take(edges), self.dst.take(edges)), num_nodes=n1 - n0)
+            g.ndata.update({k: v.take(nodes) for k, v in self.node_feats.items()})
+            g.edata.update({k: v.take(edges) for k, v in self.edge_feats.items()})
             graphs.append(g)
         return graphs
 
-    def state(self) -> dict:
-        """Plain tensors/ints/strings (loadable with ``torch.load(weights_only=True)``)."""
-        return {"node_feats": self.node_feats, "edge_feats": self.edge_feats, "src": self.src, "dst": self.dst,
-                "node_offsets": self.node_offsets, "edge_offsets": self.edge_offsets, "featurizer": self.featurizer}
+    def columns(self) -> dict[str, Column]:
+        """Every column by its array-name prefix: ``src``, ``dst``, ``node.<key>``, ``edge.<key>``."""
+        return {"src": self.src, "dst": self.dst, **{f"node.{k}": v for k, v in self.node_feats.items()},
+                **{f"edge.{k}": v for k, v in self.edge_feats.items()}}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array by name: the offsets, then ``<column>.codes`` and ``<column>.values``."""
+        out = {"node_offsets": self.node_offsets, "edge_offsets": self.edge_offsets}
+        for name, column in self.columns().items():
+            out[f"{name}.codes"], out[f"{name}.values"] = column.codes, column.values
+        return out
+
+    def layouts(self) -> dict[str, dict]:
+        """The :class:`~metalink_dgl.data.compact.Layout` of every column, as JSON."""
+        return {name: column.layout.to_json() for name, column in self.columns().items()}
 
     @classmethod
-    def from_state(cls, state: dict) -> MoleculeGraphs:
-        """Inverse of :meth:`state`; raises ValueError/KeyError/TypeError if it is malformed."""
-        return cls(state["node_feats"], state["edge_feats"], state["src"], state["dst"], state["node_offsets"],
-                   state["edge_offsets"], str(state["featurizer"]))
+    def from_arrays(cls, arrays: dict[str, np.ndarray], layouts: dict[str, dict], featurizer: str) -> MoleculeGraphs:
+        """Inverse of :meth:`arrays` and :meth:`layouts`; raises ValueError/KeyError/TypeError if malformed."""
+        columns = {name: Column(Layout.from_json(layout), arrays[f"{name}.codes"], arrays[f"{name}.values"])
+                   for name, layout in layouts.items()}
+        return cls.from_columns(columns, arrays["node_offsets"], arrays["edge_offsets"], featurizer)
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, Column], node_offsets: np.ndarray, edge_offsets: np.ndarray,
+                     featurizer: str) -> MoleculeGraphs:
+        """A bank from the columns named as :meth:`columns` names them."""
+        feats = {kind: {name.split(".", 1)[1]: c for name, c in columns.items() if name.startswith(kind + ".")}
+                 for kind in ("node", "edge")}
+        return cls(feats["node"], feats["edge"], columns["src"], columns["dst"], node_offsets, edge_offsets,
+                   featurizer)
 
 
-def _gather_rows(starts: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def concat(parts: Sequence[MoleculeGraphs], alloc: Allocator | None = None) -> MoleculeGraphs:
+    """The molecules of ``parts`` (same featurizer and keys), in order, as one bank.
+
+    Each column takes the layout that holds every part's (:func:`~metalink_dgl.data.compact.merge_layouts`),
+    so the result does not depend on how the molecules were split. ``alloc(name, shape, dtype)`` makes
+    each output array (default: in memory; :mod:`~metalink_dgl.data.store` passes memory maps of new
+    files); parts are read one at a time.
+    """
+    alloc = alloc or (lambda name, shape, dtype: np.empty(shape, dtype=dtype))
+    names = list(parts[0].columns())
+    if any(list(p.columns()) != names or p.featurizer != parts[0].featurizer for p in parts):
+        raise ValueError("cannot concatenate banks of different featurizers")
+    columns = {}
+    for name in names:
+        layout = merge_layouts([p.columns()[name].layout for p in parts])
+        rows = sum(len(p.columns()[name]) for p in parts)
+        codes = alloc(f"{name}.codes", (rows, len(layout.onehot)), "uint8")
+        values = alloc(f"{name}.values", (rows, len(layout.value_columns)) if layout.width else (rows,),
+                       layout.values_dtype)
+        row = 0
+        for part in parts:
+            column = part.columns()[name].to_layout(layout)
+            codes[row:row + len(column)], values[row:row + len(column)] = column.codes, column.values
+            row += len(column)
+        columns[name] = Column(layout, codes, values)
+    offsets = {}
+    for name in ("node_offsets", "edge_offsets"):
+        out = alloc(name, (sum(len(p) for p in parts) + 1,), "int64")
+        out[0], row, base = 0, 0, 0
+        for part in parts:
+            part_offsets = getattr(part, name)
+            out[row + 1:row + len(part) + 1] = part_offsets[1:] + base
+            row, base = row + len(part), base + int(part_offsets[-1])
+        offsets[name] = out
+    return MoleculeGraphs.from_columns(columns, offsets["node_offsets"], offsets["edge_offsets"], parts[0].featurizer)
+
+
+def _gather_rows(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bank rows of the selected molecules, concatenated: ``starts[k] + 0..counts[k]-1`` for each k.
 
-    Returns the (sum(counts),) row index and the (B,) start of each molecule in the result.
+    Returns the (sum(counts),) int64 row index and the (B,) start of each molecule in the result.
     """
-    new_starts = torch.cumsum(counts, 0) - counts
-    total = int(counts.sum())
-    rows = torch.arange(total, dtype=torch.int64) + torch.repeat_interleave(starts - new_starts, counts,
-                                                                             output_size=total)
-    return rows, new_starts
+    new_starts = np.cumsum(counts) - counts
+    return np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - new_starts, counts), new_starts
 
 
 def _inconsistency(g: MoleculeGraphs) -> str:
-    """'' when every array fits the offsets, else what is wrong (cheap, vectorised checks)."""
-    tensors = {"src": g.src, "dst": g.dst, "node_offsets": g.node_offsets, "edge_offsets": g.edge_offsets,
-               **{f"node feature {k}": v for k, v in g.node_feats.items()},
-               **{f"edge feature {k}": v for k, v in g.edge_feats.items()}}
-    for name, value in tensors.items():
-        if not isinstance(value, torch.Tensor):
-            return f"{name} is not a tensor"
-    for name in ("src", "dst", "node_offsets", "edge_offsets"):
-        if tensors[name].dtype != torch.int64 or tensors[name].dim() != 1:
-            return f"{name} is not a 1-D int64 tensor"
+    """'' when every array fits the offsets, else what is wrong (vectorised; the edge check runs over
+    molecule ranges, so its memory does not grow with the bank)."""
     no, eo = g.node_offsets, g.edge_offsets
+    for name, offsets in (("node_offsets", no), ("edge_offsets", eo)):
+        if not isinstance(offsets, np.ndarray) or offsets.dtype != np.int64 or offsets.ndim != 1:
+            return f"{name} is not a 1-D int64 array"
     if len(no) < 1 or len(eo) != len(no) or int(no[0]) != 0 or int(eo[0]) != 0:
         return "offsets must have N + 1 entries starting at 0"
     if bool((no[1:] < no[:-1]).any()) or bool((eo[1:] < eo[:-1]).any()):
         return "offsets decrease"
-    n_atoms, n_edges = int(no[-1]), int(eo[-1])
-    for key, value in g.node_feats.items():
-        if value.dim() < 1 or len(value) != n_atoms:
-            return f"node feature {key!r} has {len(value) if value.dim() else 0} rows, offsets say {n_atoms}"
-    for key, value in g.edge_feats.items():
-        if value.dim() < 1 or len(value) != n_edges:
-            return f"edge feature {key!r} has {len(value) if value.dim() else 0} rows, offsets say {n_edges}"
-    if len(g.src) != n_edges or len(g.dst) != n_edges:
-        return f"src/dst have {len(g.src)}/{len(g.dst)} entries, offsets say {n_edges} edges"
-    if n_edges:
-        limit = torch.repeat_interleave(no[1:] - no[:-1], eo[1:] - eo[:-1])
-        if bool(((g.src < 0) | (g.dst < 0) | (g.src >= limit) | (g.dst >= limit)).any()):
+    rows = {"node": int(no[-1]), "edge": int(eo[-1])}
+    for name, column in g.columns().items():
+        expected = rows["node" if name.startswith("node.") else "edge"]
+        if len(column.codes) != len(column) or len(column) != expected:
+            return f"{name} has {len(column.codes)}/{len(column)} rows, offsets say {expected}"
+        if column.codes.shape[1:] != (len(column.layout.onehot),) or column.codes.dtype != np.uint8:
+            return f"{name} codes do not fit its layout"
+        if column.values.shape[1:] != ((len(column.layout.value_columns),) if column.layout.width else ()):
+            return f"{name} values do not fit its layout"
+    if g.src.layout.width or g.dst.layout.width:
+        return "src/dst are not 1-D"
+    for lo in range(0, len(no) - 1, _CHECK_MOLECULES):
+        hi = min(lo + _CHECK_MOLECULES, len(no) - 1)
+        limit = np.repeat(np.diff(no[lo:hi + 1]), np.diff(eo[lo:hi + 1]))
+        ends = [np.asarray(c.values[eo[lo]:eo[hi]]) for c in (g.src, g.dst)]
+        if any(bool(((e < 0) | (e >= limit)).any()) for e in ends):
             return "an edge points outside its molecule"
     return ""

@@ -107,6 +107,35 @@ class FeaturizerSpec:
             vocab["bond_type"] += 1  # self loops get the extra index len(bond_types)
         return vocab
 
+    def blocks(self, kind: str) -> dict[str, tuple[tuple[int, int], ...]]:
+        """Per 2-D feature key of ``kind`` ('node' or 'edge'), the ``(start, width)`` column block of each
+        function of the dgllife featurizer (its ``ConcatFeaturizer``'s ``func_list``, measured on the
+        probe molecule), in column order.
+
+        Columns the functions do not cover (the self-loop flag dgllife's bond featurizers append) form
+        one last block; a featurizer without a function list gives one block of every column. Blocks
+        are candidates for :func:`~metalink_dgl.data.compact.encode`, which checks each on the data.
+        """
+        featurizer = self.make_atom() if kind == "node" else self.make_bond()
+        probe = self._probe[0] if kind == "node" else self._probe[1]
+        out = {}
+        with quiet_rdkit():
+            mol = Chem.MolFromSmiles(_PROBE_SMILES)
+            item = mol.GetAtomWithIdx(0) if kind == "node" else mol.GetBondWithIdx(0)
+            for key, value in probe.items():
+                if value.dim() != 2:
+                    continue
+                funcs = getattr(getattr(featurizer, "featurizer_funcs", {}).get(key), "func_list", None) or []
+                widths = [w for w in (len(f(item)) for f in funcs) if w]
+                total = int(value.shape[1])
+                if sum(widths) > total:
+                    widths = []
+                if sum(widths) < total:
+                    widths.append(total - sum(widths))
+                starts = [sum(widths[:i]) for i in range(len(widths))]
+                out[key] = tuple(zip(starts, widths))
+        return out
+
     def empty_like(self, kind: str) -> dict[str, torch.Tensor]:
         """Zero-row tensors with each key's trailing shape and dtype (``kind`` = 'node' or 'edge')."""
         probe = self._probe[0] if kind == "node" else self._probe[1]

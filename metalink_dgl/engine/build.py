@@ -63,6 +63,18 @@ class Prepared:
             self.continuous = torch.zeros(self.Y.shape[1], dtype=torch.bool)
 
 
+def load_molecules(config: TrainConfig) -> MoleculeDataset:
+    """The molecule dataset of ``config``: read as its options say, sliced to a seeded random
+    ``max_molecules`` (in file order) when given."""
+    dataset = load_dataset(config.dataset, smiles_column=config.smiles_column,
+                           task_columns=config.task_columns, skip_invalid=config.skip_invalid,
+                           task_types=config.task_types)
+    if config.max_molecules is not None and config.max_molecules < len(dataset):
+        keep = np.sort(np.random.default_rng(0).permutation(len(dataset))[: config.max_molecules])
+        dataset = dataset.subset(keep)
+    return dataset
+
+
 def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | None = None) -> Prepared:
     """Load the dataset of ``config``: molecules (optionally sliced, featurized for the encoder) or COCO images."""
     if config.kind == "coco":
@@ -71,14 +83,9 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
                         "map")
     if config.kind != "molecules":
         raise MetaLinkError(f"--dataset {config.dataset} is not a multi-task dataset; train it with train()")
-    dataset = load_dataset(config.dataset, smiles_column=config.smiles_column,
-                           task_columns=config.task_columns, skip_invalid=config.skip_invalid,
-                           task_types=config.task_types)
-    if config.max_molecules is not None and config.max_molecules < len(dataset):
-        keep = np.sort(np.random.default_rng(0).permutation(len(dataset))[: config.max_molecules])
-        dataset = dataset.subset(keep)
+    dataset = load_molecules(config)
     graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
-                       progress=progress)
+                       progress=progress, workers=config.workers)
     continuous = np.asarray(dataset.continuous, dtype=bool)
     return Prepared(dataset, graphs, as_label_matrix(dataset.Y, config.label_storage), selection_metric(continuous),
                     torch.from_numpy(continuous))

@@ -79,6 +79,9 @@ class TrainConfig:
                                  "are observed).", choices=LABEL_STORAGES)
     max_molecules: int | None = _option(None, "Train on a seeded random slice of this many molecules (quick runs).",
                                         default_text="all")
+    workers: int = _option(1, "Processes that featurize the molecules when the cache does not hold them yet (each "
+                           "finished chunk is kept, so an interrupted run resumes); the graphs are the same for "
+                           "any number.")
     # the setting
     setting: str | None = _option(
         None, "Which labels are revealed and which queried: standard (none revealed), relational (each query "
@@ -224,6 +227,7 @@ class TrainConfig:
              f"--seeds {self.seeds} must be distinct"),
             (self.max_molecules is None or self.max_molecules >= 10,
              f"--max-molecules {self.max_molecules} must be >= 10"),
+            (self.workers >= 1, f"--workers {self.workers} must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:

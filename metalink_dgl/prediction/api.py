@@ -130,6 +130,8 @@ class Predictor:
     skip_invalid : bool
     source : str
         The input file, for messages.
+    workers : int
+        Processes that featurize each chunk of molecules.
     """
 
     model: MetaLink
@@ -144,6 +146,7 @@ class Predictor:
     generator: torch.Generator
     skip_invalid: bool
     source: str
+    workers: int = 1
 
     def header(self) -> list[str]:
         """The output header: the input's, then ``<task>_prob`` per predicted task (and the valid flag)."""
@@ -171,7 +174,7 @@ class Predictor:
                                         Y[keep].numpy(), self.plan.names, frame.lines[valid],
                                         task_types=self.plan.task_types)
             probs[keep] = score_molecules(
-                self.model, featurize(molecules, self.featurizer, progress=False, cache=False),
+                self.model, featurize(molecules, self.featurizer, progress=False, cache=False, workers=self.workers),
                 self.plan.scaler.transform(Y[keep]), shown[keep], self.plan, self.setting, self.support,
                 batch_size=self.batch_size, device=self.device)
         cells = output_cells(frame, self.columns, self.plan, valid, shown, probs, self.skip_invalid)
@@ -212,7 +215,7 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
             tasks: Sequence[str] | None = None, support: str | os.PathLike | None = None, shots: int | None = None,
             aux_ratio: float | None = None, smiles_column: str | None = None, skip_invalid: bool = False,
             batch_size: int | None = None, batches_per_chunk: int = 16, seed: int = 0, device: str = "auto",
-            progress: bool = True) -> PredictResult:
+            progress: bool = True, workers: int = 1) -> PredictResult:
     """Fill in the unknown labels of ``input_csv`` with the model of ``checkpoint``.
 
     Parameters
@@ -249,6 +252,8 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
     device : {"auto", "cpu", "cuda"}
     progress : bool
         Progress bar (only on a terminal).
+    workers : int
+        Processes that featurize the molecules (1: this one).
 
     Returns
     -------
@@ -267,6 +272,8 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
         raise MetaLinkError("--shots needs --support: it is the number of labelled support molecules per new task")
     if batch_size is not None and batch_size < 1:
         raise MetaLinkError(f"--batch-size {batch_size} must be at least 1")
+    if workers < 1:
+        raise MetaLinkError(f"--workers {workers} must be at least 1")
     source, output = str(input_csv), check_parent_dir(output_csv)
     if not Path(input_csv).is_file():
         raise MetaLinkError(f"{source}: no such file")
@@ -288,10 +295,10 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
     featurizer = ENCODERS[config.encoder].featurizer
     batch_size = batch_size or config.batch_size
     support_set = (load_support(support_data, plan, model, featurizer, shots=shots, seed=seed, batch_size=batch_size,
-                                device=dev)
+                                device=dev, workers=workers)
                    if support_data is not None else None)
     predictor = Predictor(model, setting, plan, columns, support_set, featurizer, batch_size, dev,
-                          aux_ratio, torch.Generator().manual_seed(seed), skip_invalid, source)
+                          aux_ratio, torch.Generator().manual_seed(seed), skip_invalid, source, workers)
     counts = {"rows": 0, "invalid": 0, "predicted": 0}
 
     def write(fh: IO[bytes]) -> None:

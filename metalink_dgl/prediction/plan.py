@@ -139,12 +139,13 @@ def block_scaler(ckpt: dict, support: MoleculeDataset | None, *, source: str) ->
 
 @torch.no_grad()
 def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, featurizer: str, *, shots: int | None,
-                 seed: int, batch_size: int, device: torch.device) -> Support:
+                 seed: int, batch_size: int, device: torch.device, workers: int = 1) -> Support:
     """The support molecules of ``dataset`` (its tasks are ``plan.new_tasks``), embedded once,
     ``batch_size`` at a time.
 
     With ``shots`` K, each new task shows K of its labelled molecules, drawn with ``seed``
-    (:func:`metalink_dgl.kg.draw_support`); by default every label of the file is shown.
+    (:func:`metalink_dgl.kg.draw_support`); by default every label of the file is shown. ``workers``
+    processes featurize them.
     """
     Y = torch.full((len(dataset), len(plan.names)), float("nan"))
     Y[:, plan.n_model:] = dense_tensor(dataset.Y)
@@ -152,7 +153,7 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
     chosen, shown = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots,
                                  torch.Generator().manual_seed(seed), source=dataset.source, rows_name="molecules",
                                  targets_name="support")
-    graphs = featurize(dataset.subset(chosen.numpy()), featurizer, progress=False, cache=False)
+    graphs = featurize(dataset.subset(chosen.numpy()), featurizer, progress=False, cache=False, workers=workers)
     model.eval()
     return embed_support(model, graphs, Y[chosen], torch.arange(len(chosen)), shown, batch_size=batch_size,
                          device=device)

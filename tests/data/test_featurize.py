@@ -1,8 +1,10 @@
-"""featurize: dgllife features in a flat graph bank, vectorised batching, and the checked disk cache."""
+"""featurize: dgllife features in a flat compact graph bank, vectorised batching, and the checked disk cache."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import logging
 
 import dgl
@@ -11,7 +13,7 @@ import pytest
 import torch
 from dgllife.utils import smiles_to_bigraph
 
-from metalink_dgl.data import FEATURIZERS, MoleculeDataset, MoleculeGraphs, default_cache_dir, featurize
+from metalink_dgl.data import FEATURIZERS, MoleculeDataset, MoleculeGraphs, default_cache_dir, featurize, store
 from metalink_dgl.errors import MetaLinkError
 
 # The module, not the function of the same name that metalink_dgl.data exports.
@@ -35,12 +37,12 @@ def ions() -> MoleculeDataset:
 
 
 def _same_graphs(a: MoleculeGraphs, b: MoleculeGraphs) -> None:
-    for name in ("src", "dst", "node_offsets", "edge_offsets"):
-        assert torch.equal(getattr(a, name), getattr(b, name)), name
-    for mine, theirs in ((a.node_feats, b.node_feats), (a.edge_feats, b.edge_feats)):
-        assert mine.keys() == theirs.keys()
-        for key in mine:
-            assert mine[key].dtype == theirs[key].dtype and torch.equal(mine[key], theirs[key]), key
+    """Every stored array and layout equal (hence every expanded feature too)."""
+    assert a.layouts() == b.layouts() and a.featurizer == b.featurizer
+    mine, theirs = a.arrays(), b.arrays()
+    assert mine.keys() == theirs.keys()
+    for name in mine:
+        assert mine[name].dtype == theirs[name].dtype and np.array_equal(mine[name], theirs[name]), name
 
 
 def _same_graph(g: dgl.DGLGraph, ref: dgl.DGLGraph) -> None:
@@ -103,19 +105,25 @@ def test_molecules_without_bonds(name, ions, cache_dir):
     assert single.num_nodes() == 1 and single.num_edges() == (1 if loops else 0)
 
 
+def _banks(cache_dir):
+    return sorted(p for p in cache_dir.iterdir() if p.is_dir())
+
+
 def test_cache_round_trip_loads_without_featurizing(small, cache_dir, tmp_path, monkeypatch, caplog):
     first = featurize(small, "canonical", cache_dir=cache_dir, progress=False)
-    (path,) = cache_dir.glob("*.pt")
-    assert path.name.startswith("tox21-canonical-") and path.with_name(path.name + ".sha256").exists()
-    fresh = featurize(small, "canonical", cache_dir=tmp_path / "other", progress=False)
+    (path,) = _banks(cache_dir)
+    assert path.name.startswith("tox21-canonical-") and (path / "manifest.json").exists()
+    assert {p.suffix for p in path.iterdir()} == {".npy", ".json"}
+    fresh = featurize(small, "canonical", cache_dir=tmp_path / "other", progress=False, cache=False)
 
     def _fail(*args, **kwargs):
         raise AssertionError("featurized again instead of loading the cache")
 
-    monkeypatch.setattr(featurize_module, "_build_graphs", _fail)
+    monkeypatch.setattr(featurize_module, "build_bank", _fail)
     with caplog.at_level(logging.INFO, logger="metalink_dgl"):
         second = featurize(small, "canonical", cache_dir=cache_dir, progress=False)
     assert any("from cache" in r.getMessage() for r in caplog.records)
+    assert all(isinstance(a, np.memmap) and not a.flags.writeable for a in second.arrays().values())
     _same_graphs(second, first)
     _same_graphs(second, fresh)
 
@@ -124,46 +132,58 @@ def test_cache_key_depends_on_smiles_and_featurizer(small, cache_dir):
     featurize(small, "canonical", cache_dir=cache_dir, progress=False)
     featurize(small, "attentivefp", cache_dir=cache_dir, progress=False)
     featurize(small.subset(np.arange(100)), "canonical", cache_dir=cache_dir, progress=False)
-    assert len(list(cache_dir.glob("*.pt"))) == 3
+    assert len(_banks(cache_dir)) == 3
 
 
 def _truncate(path):
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    array = path / "node.h.codes.npy"
+    array.write_bytes(array.read_bytes()[: array.stat().st_size // 2])
 
 
 def _overwrite(path):
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 64] = b"\x00" * 64
-    path.write_bytes(bytes(data))
+    array = path / "edge.e.codes.npy"
+    data = bytearray(array.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = b"\x07" * 64
+    array.write_bytes(bytes(data))
 
 
-def _drop_sidecar(path):
-    path.with_name(path.name + ".sha256").unlink()
+def _drop_manifest(path):
+    (path / "manifest.json").unlink()
+
+
+def _edit_manifest(path):
+    manifest = path / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"molecules": 60', '"molecules": 61'))
 
 
 def _inconsistent_but_signed(path):
-    """Valid checksum, but the offsets do not fit the feature rows: only the shape checks catch it."""
-    state = torch.load(path, weights_only=True)
-    state["node_offsets"] = state["node_offsets"].clone()
-    state["node_offsets"][-1] += 5
-    torch.save(state, path)
-    path.with_name(path.name + ".sha256").write_text(featurize_module._file_sha256(path))
+    """Valid checksums, but the offsets do not fit the feature rows: only the shape checks catch it."""
+    offsets = np.load(path / "node_offsets.npy")
+    offsets[-1] += 5
+    np.save(path / "node_offsets.npy", offsets)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["node_offsets"]["sha256"] = store.file_sha256(path / "node_offsets.npy")
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    manifest["checksum"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
 
 
-@pytest.mark.parametrize("damage", [_truncate, _overwrite, _drop_sidecar, _inconsistent_but_signed])
+@pytest.mark.parametrize("damage", [_truncate, _overwrite, _drop_manifest, _edit_manifest, _inconsistent_but_signed])
 def test_damaged_cache_is_rebuilt_with_a_warning(damage, small, cache_dir, caplog):
     sub = small.subset(np.arange(60))
-    good = featurize(sub, "canonical", cache_dir=cache_dir, progress=False)
-    (path,) = cache_dir.glob("*.pt")
+    featurize(sub, "canonical", cache_dir=cache_dir, progress=False)
+    good = featurize(sub, "canonical", progress=False, cache=False)  # in memory: damage must not touch it
+    (path,) = _banks(cache_dir)
     damage(path)
     with caplog.at_level(logging.WARNING, logger="metalink_dgl"):
         rebuilt = featurize(sub, "canonical", cache_dir=cache_dir, progress=False)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and f"cache {path} is corrupt or stale; rebuilding" in warnings[0]
     _same_graphs(rebuilt, good)
+    assert _banks(cache_dir) == [path]  # replaced in place, no stray temporary folder
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="metalink_dgl"):
-        featurize(sub, "canonical", cache_dir=cache_dir, progress=False)  # the rewritten file is good again
+        featurize(sub, "canonical", cache_dir=cache_dir, progress=False)  # the rewritten bank is good again
     assert any("from cache" in r.getMessage() for r in caplog.records)
 
 
@@ -194,4 +214,4 @@ def test_default_cache_dir_precedence(monkeypatch, tmp_path):
 
 def test_featurize_uses_env_cache_by_default(small, cache_dir):
     featurize(small.subset(np.arange(5)), "canonical", progress=False)
-    assert len(list(cache_dir.glob("*.pt"))) == 1
+    assert len(_banks(cache_dir)) == 1
