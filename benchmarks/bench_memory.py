@@ -70,13 +70,23 @@ def synthetic_labels(n: int, t: int, density: float, seed: int):
     return SparseLabels.from_coo(cells // t, cells % t, values, (n, t))
 
 
+def tile_bank(source, rows: int, folder: Path):
+    """``source`` repeated to at least ``rows`` molecules, written as a cache bank folder and opened
+    memory-mapped; returns the bank and its bytes on disk."""
+    from metalink_dgl.data.store import folder_bytes, read_bank, write_bank
+
+    directory = write_bank(folder / "bank", [source] * -(-rows // len(source)), meta={"benchmark": "memory"})
+    bank, _ = read_bank(directory)
+    return bank, folder_bytes(directory)
+
+
 def run_case(rows: int, tasks: int, density: float, *, storage: str, featurizer: str, batch_size: int,
              seed: int) -> dict:
     """One epoch in this process; returns its record."""
     import torch
 
     from metalink_dgl.data import load_dataset
-    from metalink_dgl.data.featurize import featurize, tile_bank
+    from metalink_dgl.data.featurize import featurize
     from metalink_dgl.engine import TrainConfig, build_model
     from metalink_dgl.engine.loop import make_optimizer
     from metalink_dgl.engine.multitask import train_epoch
@@ -105,7 +115,8 @@ def run_case(rows: int, tasks: int, density: float, *, storage: str, featurizer:
         epoch_seconds = time.perf_counter() - start_epoch
     return {"rows": rows, "tasks": tasks, "density": density, "labels": int(Y.nnz) if storage == "sparse" else None,
             "label_storage": storage, "label_bytes": int(label_bytes), "dense_label_bytes": rows * tasks * 4,
-            "bank_bytes": int(bank_bytes), "bank_bytes_per_molecule": bank_bytes / rows, "bank_seconds": bank_seconds,
+            "bank_molecules": len(bank), "bank_bytes": int(bank_bytes),
+            "bank_bytes_per_molecule": bank_bytes / len(bank), "bank_seconds": bank_seconds,
             "epoch_seconds": epoch_seconds, "loss": loss, "baseline_rss_gb": baseline,
             "rss_before_epoch_gb": before_epoch, "peak_rss_gb": _maxrss_gb(), "peak_growth_gb": _maxrss_gb() - baseline}
 
@@ -141,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
               f"labels {row['label_bytes'] / 2**20:.0f} MB (dense {row['dense_label_bytes'] / 2**20:.0f} MB), "
               f"bank {row['bank_bytes'] / 2**20:.0f} MB on disk, epoch {row['epoch_seconds']:.0f} s", flush=True)
     record = {"benchmark": "memory", "featurizer": args.featurizer, "label_storage": args.label_storage,
-              "batch_size": args.batch_size, "cases": results, "target_90k_gb": TARGET_90K_GB,
+              "batch_size": args.batch_size, "params": {"threads": args.threads}, "cases": results,
+              "target_90k_gb": TARGET_90K_GB,
               **provenance_fields("bench_memory.py", argv, load_before)}
     finish(record, args.json_path)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 
-ORDER = ("kg_scale", "epoch", "featurize", "vision", "mpnn", "ddp")
+ORDER = ("kg_scale", "epoch", "featurize", "memory", "large_run", "vision", "mpnn", "ddp")
 
 
 def _key(record: dict) -> tuple[str, str]:
@@ -185,6 +185,35 @@ def render_ddp(r: dict) -> list[str]:
     return [*lines, "", f"Ratio epoch time 1 process / 2 processes: **{r['ratio']:.3f}**."]
 
 
+def render_memory(r: dict) -> list[str]:
+    lines = ["## Memory of one training epoch: memory-mapped bank, sparse labels", "", *_provenance(r),
+             f"- MetaLink L=2, relational, GCN encoder, batch {r['batch_size']}, {r['featurizer']} features of the "
+             f"bundled ToxCast molecules tiled to the row count, {r['label_storage']} labels (seeded, binary)", ""]
+    lines += _table(["rows x tasks", "density", "labels MB (dense MB)", "bank MB on disk", "bank B/molecule",
+                     "epoch s", "peak RSS GB", "growth over imports GB"],
+                    [[f"{c['rows']} x {c['tasks']}", c["density"],
+                      f"{c['label_bytes'] / 2**20:.1f} ({c['dense_label_bytes'] / 2**20:.0f})",
+                      f"{c['bank_bytes'] / 2**20:.0f}", f"{c['bank_bytes_per_molecule']:.0f}",
+                      f"{c['epoch_seconds']:.0f}", f"{c['peak_rss_gb']:.2f}", f"{c['peak_growth_gb']:.2f}"]
+                     for c in r["cases"]])
+    first = next((c for c in r["cases"] if 80_000 <= c["rows"] <= 100_000), None)
+    if first is not None:
+        lines += ["", f"Peak RSS of the {first['rows']}-row epoch: **{first['peak_rss_gb']:.2f} GB** (target <= "
+                  f"{r['target_90k_gb']} GB: {_verdict(first['peak_rss_gb'] <= r['target_90k_gb'])})."]
+    return lines
+
+
+def render_large_run(r: dict) -> list[str]:
+    lib = r["library"]
+    lines = ["## A large library end to end: featurize, train one epoch, evaluate", "", *_provenance(r),
+             f"- long-format CSV of {lib['molecules']} molecules x {lib['tasks']} tasks, {lib['labels']} labels "
+             f"(density {lib['density']:.4f}), {lib['csv_bytes'] / 2**20:.0f} MB gzipped; featurize with "
+             f"{r['workers']} workers; test ROC-AUC after one epoch {r['test_roc_auc']:.3f} (random labels: ~0.5)", ""]
+    lines += _table(["step", "wall s", "peak RSS GB"],
+                    [[s["step"], f"{s['seconds']:.0f}", f"{s['peak_rss_gb']:.2f}"] for s in r["steps"]])
+    return [*lines, "", "Files (MB): " + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in r["file_bytes"].items()) + "."]
+
+
 def render_other(r: dict) -> list[str]:
     scalars = [[k, v] for k, v in r.items()
                if isinstance(v, (int, float, str, bool)) and k not in ("command", "commit", "date")]
@@ -192,7 +221,8 @@ def render_other(r: dict) -> list[str]:
 
 
 RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize,
-             "vision": render_vision, "mpnn": render_mpnn, "ddp": render_ddp}
+             "vision": render_vision, "mpnn": render_mpnn, "ddp": render_ddp, "memory": render_memory,
+             "large_run": render_large_run}
 
 
 def render(results: dict) -> str:
