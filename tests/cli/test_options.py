@@ -144,8 +144,7 @@ def write_experiment(tmp_path):
 
 
 def test_python_dash_m_runs_the_same_cli():
-    done = subprocess.run([sys.executable, "-m", "metalink_dgl", "--version"], capture_output=True, text=True)
-    assert done.returncode == 0 and done.stdout.strip() == f"metalink-dgl, version {__version__}"
+    assert _run("--version").output.strip() == f"metalink-dgl, version {__version__}"
     helped = subprocess.run([sys.executable, "-m", "metalink_dgl", "train", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and helped.stdout.startswith("Usage: metalink-dgl train [OPTIONS]")
     assert re.sub(r"\s", "", helped.stdout) == re.sub(r"\s", "", _run("train", "--help").output)  # maybe wrapped
