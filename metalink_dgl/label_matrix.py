@@ -166,7 +166,7 @@ def as_label_matrix(Y: LabelMatrix | np.ndarray, storage: str = "auto") -> Label
         return Y.to_dense() if storage == "dense" else Y
     Y = torch.as_tensor(Y, dtype=torch.float32)
     sparse = storage == "sparse" or (storage == "auto" and Y.numel()
-                                     and float((~torch.isnan(Y)).float().mean()) < SPARSE_BELOW)
+                                     and int(torch.count_nonzero(~torch.isnan(Y))) < SPARSE_BELOW * Y.numel())
     return SparseLabels.from_dense(Y) if sparse else Y
 
 
