@@ -25,6 +25,8 @@ import shutil
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +131,8 @@ def build_bank(dataset: MoleculeDataset, featurizer: str, *, workers: int = 1, c
 
     try:
         _run(dataset, featurizer, [c for c in chunks if c.index not in done], workers, progress, keep)
+    except WorkerDied:
+        raise  # the machine, not the input: the shards written so far are worth resuming from
     except MetaLinkError:
         shutil.rmtree(partial, ignore_errors=True)  # the input is wrong: nothing of it is worth resuming
         raise
@@ -170,12 +174,18 @@ def _run(dataset: MoleculeDataset, featurizer: str, chunks: list[Chunk], workers
             helpers.close()
 
 
+class WorkerDied(MetaLinkError):
+    """A pool process died (killed by a signal or the out-of-memory killer): the input is not at fault,
+    so the shards already written are kept for a rerun to resume from."""
+
+
 class _Helpers:
     """``n`` pool processes that featurize chunks of ``tasks``, a queue this process takes chunks from too.
 
     The pool starts in a thread (its start waits for the fork server's imports, the first time in a
     process) and takes chunks once it is up, one at a time per process, so this process never waits
-    for it while chunks are left. Results, or the exception of a chunk, come out of :meth:`result`.
+    for it while chunks are left. Results, or the exception of a chunk, come out of :meth:`result`;
+    a pool process that dies makes the run fail with :class:`WorkerDied` instead of waiting for it.
     """
 
     def __init__(self, n: int, tasks: list[tuple]):
@@ -197,12 +207,15 @@ class _Helpers:
             return None
 
     def close(self) -> None:
-        """Hand out no more chunks, stop the pool; raise if it could not start."""
+        """Hand out no more chunks, stop the pool (its running chunks too); raise if it could not start."""
         with self._lock:
             self._stopped = True
         self._thread.join()
         if self._pool is not None:
-            self._pool.terminate()  # not under the lock: it joins the thread that runs _done
+            processes = list(getattr(self._pool, "_processes", {}).values())  # no public terminate before 3.14
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
         if self._error is not None:
             raise self._error
 
@@ -211,24 +224,40 @@ class _Helpers:
             context = mp.get_context(START_METHOD)
             if START_METHOD == "forkserver":
                 context.set_forkserver_preload([__name__])
-            pool = context.Pool(n, initializer=_init_worker)
+            pool = ProcessPoolExecutor(n, mp_context=context, initializer=_init_worker)
         except BaseException as err:  # noqa: BLE001 - raised again by close(), in the calling thread
             self._error = err
             return
-        with self._lock:
-            self._pool = pool
-            for _ in range(n):
-                self._submit()
-
-    def _submit(self) -> None:  # under the lock
-        if self._pending and not self._stopped:
-            self._pool.apply_async(_task, (self._pending.popleft(),), callback=self._done,
-                                   error_callback=self._finished.put)
-
-    def _done(self, result: tuple[Chunk, MoleculeGraphs]) -> None:
-        self._finished.put(result)
-        with self._lock:
+        self._pool = pool
+        for _ in range(n):
             self._submit()
+
+    def _submit(self) -> None:
+        with self._lock:
+            if not self._pending or self._stopped:
+                return
+            task = self._pending.popleft()
+        try:  # outside the lock: the first submits start the processes, which this process must not wait for
+            future = self._pool.submit(_task, task)
+        except (BrokenProcessPool, RuntimeError) as err:  # broken, or shut down by close()
+            self._finished.put(_died(err))
+            return
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            self._finished.put(_died(error) if isinstance(error, BrokenProcessPool) else error)
+            return
+        self._finished.put(future.result())
+        self._submit()
+
+
+def _died(err: BaseException) -> WorkerDied:
+    return WorkerDied(f"a featurization worker process died ({one_line(err)}; killed, or out of memory?); the "
+                      "chunks already featurized are kept: run again to resume, or use fewer --workers")
 
 
 def _task(task: tuple[str, list[str], str, list[int], Chunk]) -> tuple[Chunk, MoleculeGraphs]:

@@ -175,3 +175,28 @@ def test_concurrent_featurizations_of_one_dataset_take_turns(mols, fresh, cache_
     assert calls == [CHUNK] * 5  # featurized once
     for bank in results:
         _same_banks(bank, fresh)
+
+
+def test_a_worker_that_dies_fails_the_run_instead_of_hanging_and_the_shards_resume(mols, fresh, cache_dir,
+                                                                                     monkeypatch):
+    """A pool process killed mid-chunk (here it exits; in life the out-of-memory killer) makes the run stop
+    with one line within seconds; the chunks this process finished stay as shards, and a rerun completes."""
+    main, original = os.getpid(), shards.featurize_chunk
+
+    def dies_in_the_pool(featurizer, smiles, source, lines):
+        if os.getpid() != main:
+            os._exit(9)
+        time.sleep(0.5)  # leave the pool time to take a chunk
+        return original(featurizer, smiles, source, lines)
+
+    monkeypatch.setattr(shards, "START_METHOD", "fork")  # the pool process inherits the patched function
+    monkeypatch.setattr(shards, "featurize_chunk", dies_in_the_pool)
+    start = time.monotonic()
+    with pytest.raises(shards.WorkerDied, match="worker process died") as err:
+        featurize(mols, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=CHUNK)
+    assert time.monotonic() - start < 60 and "\n" not in str(err.value)
+    monkeypatch.undo()
+    path, partial = _partial(mols, cache_dir)
+    assert not path.exists() and partial.exists()  # kept for a resume: the input was not at fault
+    _same_banks(featurize(mols, "canonical", cache_dir=cache_dir, progress=False, workers=2, chunk_size=CHUNK),
+                fresh)
