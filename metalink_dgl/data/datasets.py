@@ -259,21 +259,11 @@ def _build(name: str, source: str, frame: Frame, smiles_col: str, task_columns: 
     Y, types = parse_labels(frame, [header.index(c) for c in task_columns], task_columns, source, hint=label_hint,
                             task_types=task_types)
     smiles = [s.strip() for s in frame.cells[:, header.index(smiles_col)]]
-    valid = parseable(smiles)
-    lines = frame.lines
-    n_invalid = int((~valid).sum())
+    valid = _valid_molecules(smiles, frame.lines, source, smiles_col, drop_invalid)
+    n_invalid, lines = int((~valid).sum()), frame.lines
     if n_invalid:
-        first = int(np.flatnonzero(~valid)[0])
-        if not drop_invalid:
-            raise MetaLinkError(
-                f"{source}, line {lines[first]}, column {smiles_col!r}: RDKit cannot parse SMILES "
-                f"{smiles[first]!r} ({n_invalid} invalid in the file); fix it or pass skip_invalid / --skip-invalid")
-        logger.warning("%s: dropped %d molecule(s) RDKit cannot parse (first: line %d, %r)",
-                       source, n_invalid, lines[first], smiles[first])
         smiles = [s for s, ok in zip(smiles, valid) if ok]
         Y, lines = Y[valid], lines[valid]
-    if not smiles:
-        raise MetaLinkError(f"{source}: no molecule left after dropping {n_invalid} invalid SMILES")
 
     empty = np.flatnonzero(np.isnan(Y).all(axis=0))
     if empty.size:
@@ -287,21 +277,27 @@ def _build_long(name: str, path: Path, header: list[str], smiles_col: str, task_
     """A long-format file (:mod:`.long`) as a dataset with sparse labels; ``task_columns`` picks tasks by name."""
     source = str(path)
     long = read_long(path, source, header, smiles_col, task_types)
-    valid = parseable(long.smiles)
+    valid = _valid_molecules(long.smiles, long.lines, source, smiles_col, drop_invalid)
+    keep = np.flatnonzero(valid)
+    dataset = MoleculeDataset(name, source, [long.smiles[i] for i in keep], long.Y.select_rows(keep), long.task_names,
+                              long.lines[keep], int((~valid).sum()), long.task_types)
+    return dataset.select_tasks(task_columns) if task_columns is not None else dataset
+
+
+def _valid_molecules(smiles: list[str], lines: np.ndarray, source: str, smiles_col: str,
+                     drop_invalid: bool) -> np.ndarray:
+    """(N,) bool: the molecules RDKit parses. An invalid one raises (naming its line), or with
+    ``drop_invalid`` is dropped with one warning; none left raises."""
+    valid = parseable(smiles)
     n_invalid = int((~valid).sum())
-    dataset = MoleculeDataset(name, source, long.smiles, long.Y, long.task_names, long.lines, 0, long.task_types)
     if n_invalid:
         first = int(np.flatnonzero(~valid)[0])
         if not drop_invalid:
             raise MetaLinkError(
-                f"{source}, line {long.lines[first]}, column {smiles_col!r}: RDKit cannot parse SMILES "
-                f"{long.smiles[first]!r} ({n_invalid} invalid molecules in the file); fix it or pass skip_invalid / "
-                "--skip-invalid")
+                f"{source}, line {lines[first]}, column {smiles_col!r}: RDKit cannot parse SMILES "
+                f"{smiles[first]!r} ({n_invalid} invalid in the file); fix it or pass skip_invalid / --skip-invalid")
         logger.warning("%s: dropped %d molecule(s) RDKit cannot parse (first: line %d, %r)",
-                       source, n_invalid, long.lines[first], long.smiles[first])
-        dataset = dataset.subset(np.flatnonzero(valid))
-        dataset = MoleculeDataset(name, source, dataset.smiles, dataset.Y, dataset.task_names, dataset.lines,
-                                  n_invalid, dataset.task_types)
-    if not len(dataset):
+                       source, n_invalid, lines[first], smiles[first])
+    if not valid.any():
         raise MetaLinkError(f"{source}: no molecule left after dropping {n_invalid} invalid SMILES")
-    return dataset.select_tasks(task_columns) if task_columns is not None else dataset
+    return valid
