@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,9 +37,10 @@ TARGET_RATIO = 12.0
 
 
 def _maxrss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux reports KiB, macOS bytes)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+    """Peak resident set size of this process so far, in MiB."""
+    from benchrecord import peak_rss_bytes  # torch comes with it: only in the measuring subprocess
+
+    return peak_rss_bytes() / 2**20
 
 
 def synthetic_block(B: int, T: int, density: float, seed: int):

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,15 +35,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchrecord import add_common_arguments, finish, provenance_fields, start  # noqa: E402
+from benchrecord import add_common_arguments, finish, peak_rss_bytes, provenance_fields, start  # noqa: E402
 
 TARGET_90K_GB = 1.6
 
 
 def _maxrss_gb() -> float:
-    """Peak resident set size of this process so far, in GiB (Linux reports KiB, macOS bytes)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 2**30 if sys.platform == "darwin" else rss / 2**20
+    """Peak resident set size of this process so far, in GiB."""
+    return peak_rss_bytes() / 2**30
 
 
 def parse_case(text: str) -> tuple[int, int, float]:
