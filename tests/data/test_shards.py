@@ -82,12 +82,18 @@ def _counting(monkeypatch):
     return calls
 
 
-def test_killed_run_resumes_from_its_shards(mols, fresh, cache_dir, kill_on_call, monkeypatch, caplog):
-    restore = kill_on_call(shards, "featurize_chunk", 3)
+def _killed_at(call: int, mols, cache_dir, kill_on_call):
+    """Featurize ``mols`` in chunks of CHUNK, killed at the ``call``-th chunk; returns the bank path and its
+    ``.partial`` folder."""
+    restore = kill_on_call(shards, "featurize_chunk", call)
     with pytest.raises(KeyboardInterrupt):
         featurize(mols, "canonical", cache_dir=cache_dir, progress=False, chunk_size=CHUNK)
     restore()
-    path, partial = _partial(mols, cache_dir)
+    return _partial(mols, cache_dir)
+
+
+def test_killed_run_resumes_from_its_shards(mols, fresh, cache_dir, kill_on_call, monkeypatch, caplog):
+    path, partial = _killed_at(3, mols, cache_dir, kill_on_call)
     assert not path.exists() and len(list(partial.iterdir())) == 2  # the two finished chunks, nothing else
     stale = cache_dir / f".{path.name}.x1y2.tmp"  # as a run killed while writing the bank leaves it
     stale.mkdir()
@@ -102,11 +108,7 @@ def test_killed_run_resumes_from_its_shards(mols, fresh, cache_dir, kill_on_call
 
 
 def test_corrupt_shards_are_featurized_again(mols, fresh, cache_dir, kill_on_call, monkeypatch, caplog):
-    restore = kill_on_call(shards, "featurize_chunk", 4)
-    with pytest.raises(KeyboardInterrupt):
-        featurize(mols, "canonical", cache_dir=cache_dir, progress=False, chunk_size=CHUNK)
-    restore()
-    _, partial = _partial(mols, cache_dir)
+    _, partial = _killed_at(4, mols, cache_dir, kill_on_call)
     first, second, third = sorted(partial.iterdir())
     array = first / "node.h.codes.npy"
     data = bytearray(array.read_bytes())
