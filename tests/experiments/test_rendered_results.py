@@ -3,6 +3,7 @@ figures show what the JSON holds."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -24,6 +25,16 @@ def _load(name: str) -> dict:
     return json.loads((RESULTS / f"{name}.json").read_text())
 
 
+@contextlib.contextmanager
+def _drawn(results: dict):
+    """The figure of ``results`` (:func:`draw_figure`), closed afterwards."""
+    fig = draw_figure(results)
+    try:
+        yield fig
+    finally:
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_markdown_is_the_rendering_of_its_json(name):
     assert render(_load(name)) == (RESULTS / f"{name}.md").read_text()
@@ -33,8 +44,7 @@ def test_committed_markdown_is_the_rendering_of_its_json(name):
 def test_table_figure_has_one_bar_per_finished_cell_at_its_mean_and_the_paper_values(name):
     results = _load(name)
     paper = [r for r in results["paper"]["rows"] if r["method"] == "MetaLink"]
-    fig = draw_figure(results)
-    try:
+    with _drawn(results) as fig:
         for ax, dataset in zip(fig.axes, results["grid"]["datasets"]):
             bars = sorted(round(p.get_height(), 6) for p in ax.patches if isinstance(p, Rectangle))
             cells = [c for c in results["cells"] if c["dataset"] == dataset and c["seeds"]]
@@ -46,14 +56,11 @@ def test_table_figure_has_one_bar_per_finished_cell_at_its_mean_and_the_paper_va
         assert "ROC-AUC" in fig.axes[0].get_ylabel()
         methods = list(dict.fromkeys(c["method"] for c in results["cells"]))
         assert [t.get_text() for t in fig.legends[0].get_texts()] == [*methods, "MetaLink (paper)"]
-    finally:
-        plt.close(fig)
 
 
 def test_aux_ratio_figure_plots_each_sweep_point_and_the_reference_of_each_dataset():
     results = _load("fig4")
-    fig = draw_figure(results)
-    try:
+    with _drawn(results) as fig:
         for ax, dataset in zip(fig.axes, results["grid"]["datasets"]):
             cell = next(c for c in results["cells"] if c["dataset"] == dataset)
             points = cell["sweep"]["aux_ratio"]
@@ -66,14 +73,11 @@ def test_aux_ratio_figure_plots_each_sweep_point_and_the_reference_of_each_datas
                              if (r["dataset"], r["method"]) == (dataset, results["report"]["reference"]))
             dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
             assert [list(line.get_ydata()) for line in dashed] == [[reference["mean"]] * 2]
-    finally:
-        plt.close(fig)
 
 
 def test_correlation_figure_is_the_t_by_t_matrix_with_every_task_named():
     results = _load("table3")
-    fig = draw_figure(results)
-    try:
+    with _drawn(results) as fig:
         ax = fig.axes[0]
         matrix = np.array([[np.nan if x is None else x for x in row] for row in results["analysis"]["matrix"]])
         n_tasks = len(results["analysis"]["task_names"])
@@ -82,14 +86,11 @@ def test_correlation_figure_is_the_t_by_t_matrix_with_every_task_named():
         assert ax.get_title().startswith(results["analysis"]["dataset"]) and "Pearson correlation" in ax.get_title()
         names = [t.get_text() for t in ax.get_xticklabels()]
         assert names == [f"{j}: {n}" for j, n in enumerate(results["analysis"]["task_names"])]
-    finally:
-        plt.close(fig)
 
 
 def test_endpoints_figure_has_a_bar_per_cell_and_endpoint_and_a_curve_per_cell():
     results = _load("adme")
-    fig = draw_figure(results)
-    try:
+    with _drawn(results) as fig:
         bars, curve = fig.axes[0], fig.axes[1]
         cells = [c for c in results["cells"] if c.get("regression")]
         expected = sorted(round(s["r2"]["mean"], 6) for c in cells
@@ -102,5 +103,3 @@ def test_endpoints_figure_has_a_bar_per_cell_and_endpoint_and_a_curve_per_cell()
             np.testing.assert_allclose(np.asarray(line.get_ydata(), float),
                                        [c["regression"]["sweep"]["aux_ratio"][f"{v:g}"]["mean"]["r2"]["mean"]
                                         for v in values])
-    finally:
-        plt.close(fig)
