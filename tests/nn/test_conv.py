@@ -7,6 +7,7 @@ import torch
 
 from metalink_dgl.kg import DATA, LABEL, LABELS, MIXED_LABEL_FEATS, TASK, build_knowledge_graph
 from metalink_dgl.nn import LabelSAGEConv, MetaLinkConv
+from metalink_dgl.nn import conv as conv_module
 
 NAN = float("nan")
 
@@ -112,21 +113,26 @@ def test_label_sage_on_a_homogeneous_graph():
         LabelSAGEConv(4, 6)(dgl.graph(([0], [1]), num_nodes=2), torch.randn(2, 4))  # no labels on the edges
 
 
+@pytest.mark.parametrize("dense_max", [conv_module.DENSE_MAX, 0], ids=["dense-product", "dgl-sparse"])
 @pytest.mark.parametrize("message", ["add", "gated"])
-@pytest.mark.parametrize("labels", [[1.0, -1.0, 1.0, -1.0], [0.5, -2.0, 0.0, 3.0]], ids=["binary", "real-valued"])
-def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, monkeypatch):
-    """Binary labels take the two-messages-per-node path, other values the per-edge path: same eq. 3."""
+@pytest.mark.parametrize("labels", [[1.0, -1.0, 1.0, -1.0, 1.0], [0.5, -2.0, 0.0, 3.0, 1.0]],
+                         ids=["binary", "real-valued"])
+def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, dense_max, monkeypatch):
+    """Binary labels take the two-messages-per-node path (a dense product on small graphs, DGL's
+    sparse mean on large ones), other values the per-edge path: the same eq. 3, also with an edge
+    repeated with the other label (a multigraph) and a destination node with no in-edge."""
     torch.manual_seed(0)
     calls = []
     fast = LabelSAGEConv._binary_mean
     monkeypatch.setattr(LabelSAGEConv, "_binary_mean", lambda self, *a: calls.append(1) or fast(self, *a))
-    g = dgl.heterograph({("data", "labels", "task"): ([0, 1, 2, 2], [0, 0, 1, 0])},
-                        num_nodes_dict={"data": 3, "task": 2})
+    monkeypatch.setattr(conv_module, "DENSE_MAX", dense_max)
+    g = dgl.heterograph({("data", "labels", "task"): ([0, 1, 2, 2, 0], [0, 0, 1, 0, 0])},
+                        num_nodes_dict={"data": 3, "task": 3})
     y = torch.tensor(labels)[:, None]
     g.edata[LABEL] = y
     mod = LabelSAGEConv((8, 6), 5, message=message)
     h_src = torch.randn(3, 8, requires_grad=True)
-    h_dst = torch.randn(2, 6)
+    h_dst = torch.randn(3, 6)
     out = mod(g, (h_src, h_dst))
     src, dst = g.edges()
     ref = _dense_relation(mod, h_src, h_dst, src, dst, y)
