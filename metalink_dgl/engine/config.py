@@ -13,7 +13,7 @@ from ..device import DEVICES
 from ..errors import MetaLinkError
 from ..kg.settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 from ..label_matrix import LABEL_STORAGES
-from ..nn import EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, MESSAGES, MODELS, NEW_TASK_INITS
+from ..nn import AGGREGATES, EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, LABEL_TERMS, MESSAGES, MODELS, NEW_TASK_INITS
 
 #: ``--dataset`` names read from ``--data-root`` instead of a CSV.
 IMAGE_DATASETS = ("coco", "fewshot")
@@ -119,6 +119,11 @@ class TrainConfig:
                                  "embedding, rescaled to the ones vector's norm).", choices=NEW_TASK_INITS)
     message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
                            "sigmoid(G h + P y), the gate of the authors' code.", choices=MESSAGES)
+    aggregate: str = _option("mean", "How a KG node combines its in-messages: mean (eq. 3), sum, sqrt (sum / "
+                             "sqrt(degree)), signed (means over positive and over negative labels, side by side) "
+                             "or attention (softmax over the in-edges).", choices=AGGREGATES)
+    label_term: str = _option("shared", "Label term of a KG message: shared = O y (eq. 3); source = O y + y V h_u, "
+                              "which depends on the sending node (a per-task label vector).", choices=LABEL_TERMS)
     # images
     image_size: int | None = _option(None, "Side of the image crops.")
     width: int = _option(64, "ResNet-12 channels of its first stage (64-160-320-640 at 64).")
@@ -195,6 +200,10 @@ class TrainConfig:
              f"--edge-pred {self.edge_pred!r} is not one of {', '.join(EDGE_PREDICTORS)}"),
             (0.0 < self.heldout_ratio < 1.0, f"--heldout-ratio {self.heldout_ratio} must be in (0, 1)"),
             (self.message in MESSAGES, f"--message {self.message!r} is not one of {', '.join(MESSAGES)}"),
+            (self.aggregate in AGGREGATES,
+             f"--aggregate {self.aggregate!r} is not one of {', '.join(AGGREGATES)}"),
+            (self.label_term in LABEL_TERMS,
+             f"--label-term {self.label_term!r} is not one of {', '.join(LABEL_TERMS)}"),
             (self.new_task_init in NEW_TASK_INITS,
              f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
             (self.heldout_tasks in HELDOUT_PICKS,

@@ -2,7 +2,7 @@
 the baselines and the encoders (dgllife molecule GNNs, ResNet-50 / ResNet-12 for images)."""
 
 from .baselines import BaselinePlusPlus, LabelsAsFeatures
-from .conv import MESSAGES, LabelSAGEConv, MetaLinkConv
+from .conv import AGGREGATES, LABEL_TERMS, MESSAGES, LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .heads import TaskHeadModel
 from .model import EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink
@@ -16,6 +16,8 @@ __all__ = [
     "LabelSAGEConv",
     "MetaLinkConv",
     "MESSAGES",
+    "AGGREGATES",
+    "LABEL_TERMS",
     "MetaLink",
     "TaskHeadModel",
     "EdgePredictor",

@@ -98,6 +98,10 @@ class MetaLink(TaskHeadModel):
         Initial features of new task nodes (see above).
     message : {"add", "gated"}
         Message function of the KG layers (:class:`~metalink_dgl.nn.LabelSAGEConv`; default eq. 3).
+    aggregate : {"mean", "sum", "sqrt", "signed", "attention"}
+        How the KG layers combine in-messages (default eq. 3's mean).
+    label_term : {"shared", "source"}
+        The label term of their messages (default eq. 3's shared ``O y``).
     edge_feats : int
         Width of the edge label feature: 1 when every task is binary, 3 with continuous tasks
         (:func:`metalink_dgl.kg.label_feats`).
@@ -105,13 +109,15 @@ class MetaLink(TaskHeadModel):
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
                  edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
-                 message: str = "add", edge_feats: int = LABEL_FEATS):
+                 message: str = "add", edge_feats: int = LABEL_FEATS, aggregate: str = "mean",
+                 label_term: str = "shared"):
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
         super().__init__(encoder, n_tasks, hidden)
         self.layers = layers
         self.new_task_init = new_task_init
-        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message, edge_feats=edge_feats)
+        self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message, edge_feats=edge_feats,
+                                                aggregate=aggregate, label_term=label_term)
                                    for _ in range(layers))
         self.predictors = nn.ModuleList(EdgePredictor(edge_pred, hidden) for _ in range(layers + 1))
         self.reset_parameters()

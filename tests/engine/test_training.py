@@ -61,9 +61,14 @@ def _trained(tmp_path, setting="relational", **kw):
     return config, model, ckpt
 
 
-@pytest.mark.parametrize("setting", ["relational", "relational-meta"])
-def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, leak_check):
-    config, model, ckpt = _trained(tmp_path, setting, shots=64)
+@pytest.mark.parametrize("setting,layer", [
+    ("relational", {}), ("relational-meta", {}),
+    ("relational", dict(aggregate="attention", label_term="source")),  # the KG layer's variants (issue 19)
+    ("relational-meta", dict(aggregate="signed", label_term="source")),
+    ("relational", dict(aggregate="sum")),
+])
+def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, layer, leak_check):
+    config, model, ckpt = _trained(tmp_path, setting, shots=64, **layer)
     data = prepare_data(config, progress=False)
     draw = EvalDraw.from_state(ckpt["draw"])
     s = SETTINGS[setting]

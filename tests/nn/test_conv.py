@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from metalink_dgl.kg import DATA, LABEL, LABELS, MIXED_LABEL_FEATS, TASK, build_knowledge_graph
-from metalink_dgl.nn import LabelSAGEConv, MetaLinkConv
+from metalink_dgl.nn import AGGREGATES, LabelSAGEConv, MetaLinkConv
 from metalink_dgl.nn import conv as conv_module
 
 NAN = float("nan")
@@ -21,19 +21,41 @@ def _case(n_data=3, n_tasks=2, seed=0):
 
 def _dense_message(mod: LabelSAGEConv, h, y):
     pre = mod.fc_neigh(h) + mod.fc_label(y)
+    if mod.label_term == "source":  # + sum_k y_k V_k h
+        V = mod.fc_source.weight.view(mod.edge_feats, mod.out_feats, -1)
+        pre = pre + sum(y[k] * (V[k] @ h) for k in range(mod.edge_feats))
     if mod.message == "gated":
         return pre * torch.sigmoid(mod.fc_gate(h) + mod.fc_gate_label(y))
     return torch.relu(pre)
 
 
+def _combine(mod: LabelSAGEConv, msgs: list, labels: list, h_v):
+    """One node's aggregate of its in-messages, written out for each ``aggregate``."""
+    zero = h_v.new_zeros(mod.out_feats)
+    if mod.aggregate == "signed":
+        neg = [m for m, y in zip(msgs, labels) if y <= 0]
+        pos = [m for m, y in zip(msgs, labels) if y > 0]
+        return torch.cat([torch.stack(neg).mean(0) if neg else zero, torch.stack(pos).mean(0) if pos else zero])
+    if not msgs:
+        return zero
+    stacked = torch.stack(msgs)
+    if mod.aggregate == "attention":
+        a, b = mod.attn_message.weight[0], mod.attn_dst.weight[0]
+        scores = torch.stack([torch.nn.functional.leaky_relu(a @ m + b @ h_v, 0.2) for m in msgs])
+        return (torch.softmax(scores, 0)[:, None] * stacked).sum(0)
+    scale = {"mean": len(msgs), "sum": 1, "sqrt": len(msgs) ** 0.5}[mod.aggregate]
+    return stacked.sum(0) / scale
+
+
 def _dense_relation(mod: LabelSAGEConv, h_src, h_dst, src, dst, y):
     """Eq. 3 for one relation written with plain loops: U [mean m(h_u, y) ; h_v], m = ReLU(W h_u + O y)
-    (or the gated message)."""
+    (or the gated message, the source label term, another aggregate)."""
     out = []
     for v in range(h_dst.shape[0]):
-        msgs = [_dense_message(mod, h_src[u], y[e]) for e, u in enumerate(src.tolist()) if dst[e] == v]
-        neigh = torch.stack(msgs).mean(0) if msgs else torch.zeros(mod.out_feats)
-        out.append(mod.fc_update(torch.cat([neigh, h_dst[v]])))
+        into = [(e, u) for e, u in enumerate(src.tolist()) if dst[e] == v]
+        msgs = [_dense_message(mod, h_src[u], y[e]) for e, u in into]
+        labels = [float(y[e, 0] if y.shape[1] == 1 else y[e, 0] + y[e, 1]) for e, _ in into]
+        out.append(mod.fc_update(torch.cat([_combine(mod, msgs, labels, h_dst[v]), h_dst[v]])))
     return torch.stack(out)
 
 
@@ -66,13 +88,15 @@ def test_label_zero_and_one_give_different_messages():
     torch.testing.assert_close(out0[DATA][1], out1[DATA][1])
 
 
-def test_relation_with_zero_edges_and_isolated_nodes():
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+def test_relation_with_zero_edges_and_isolated_nodes(aggregate):
     Y, feats = _case()
-    conv = MetaLinkConv(8, 5)
+    conv = MetaLinkConv(8, 5, aggregate=aggregate)
     empty = build_knowledge_graph(torch.zeros(3, 2, dtype=torch.bool), Y)
     out = conv(empty, feats)
+    width = 10 if aggregate == "signed" else 5  # negative and positive means side by side
     for ntype, mod in ((TASK, conv.mods["labels"]), (DATA, conv.mods["rev_labels"])):
-        expected = mod.fc_update(torch.cat([torch.zeros(feats[ntype].shape[0], 5), feats[ntype]], -1))
+        expected = mod.fc_update(torch.cat([torch.zeros(feats[ntype].shape[0], width), feats[ntype]], -1))
         torch.testing.assert_close(out[ntype], expected)
     # isolated data node 2 in a non-empty graph: the same "mean of nothing = 0" update
     full = conv(build_knowledge_graph(~torch.isnan(Y), Y), feats)
@@ -113,31 +137,35 @@ def test_label_sage_on_a_homogeneous_graph():
         LabelSAGEConv(4, 6)(dgl.graph(([0], [1]), num_nodes=2), torch.randn(2, 4))  # no labels on the edges
 
 
+@pytest.mark.parametrize("label_term", ["shared", "source"])
+@pytest.mark.parametrize("aggregate", ["mean", "sum", "sqrt", "signed", "attention"])
 @pytest.mark.parametrize("dense_max", [conv_module.DENSE_MAX, 0], ids=["dense-product", "dgl-sparse"])
 @pytest.mark.parametrize("message", ["add", "gated"])
 @pytest.mark.parametrize("labels", [[1.0, -1.0, 1.0, -1.0, 1.0], [0.5, -2.0, 0.0, 3.0, 1.0]],
                          ids=["binary", "real-valued"])
-def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, dense_max, monkeypatch):
+def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, dense_max, aggregate, label_term,
+                                                               monkeypatch):
     """Binary labels take the two-messages-per-node path (a dense product on small graphs, DGL's
-    sparse mean on large ones), other values the per-edge path: the same eq. 3, also with an edge
-    repeated with the other label (a multigraph) and a destination node with no in-edge."""
+    sparse kernel on large ones), other values the per-edge path: every message, aggregate and label
+    term equals its loop reference in values and gradients, also with an edge repeated with the
+    other label (a multigraph) and a destination node with no in-edge."""
     torch.manual_seed(0)
     calls = []
-    fast = LabelSAGEConv._binary_mean
-    monkeypatch.setattr(LabelSAGEConv, "_binary_mean", lambda self, *a: calls.append(1) or fast(self, *a))
+    fast = LabelSAGEConv._signed_messages
+    monkeypatch.setattr(LabelSAGEConv, "_signed_messages", lambda self, *a: calls.append(1) or fast(self, *a))
     monkeypatch.setattr(conv_module, "DENSE_MAX", dense_max)
     g = dgl.heterograph({("data", "labels", "task"): ([0, 1, 2, 2, 0], [0, 0, 1, 0, 0])},
                         num_nodes_dict={"data": 3, "task": 3})
-    y = torch.tensor(labels)[:, None]
+    y = torch.tensor(labels, dtype=torch.float64)[:, None]  # in float64, so that the comparison is tight
     g.edata[LABEL] = y
-    mod = LabelSAGEConv((8, 6), 5, message=message)
-    h_src = torch.randn(3, 8, requires_grad=True)
-    h_dst = torch.randn(3, 6)
+    mod = LabelSAGEConv((8, 6), 5, message=message, aggregate=aggregate, label_term=label_term).double()
+    h_src = torch.randn(3, 8, dtype=torch.float64, requires_grad=True)
+    h_dst = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
     out = mod(g, (h_src, h_dst))
     src, dst = g.edges()
     ref = _dense_relation(mod, h_src, h_dst, src, dst, y)
     torch.testing.assert_close(out, ref)
-    params = [h_src, *mod.parameters()]
+    params = [h_src, h_dst, *mod.parameters()]
     grads = torch.autograd.grad(out.square().sum(), params)
     ref_grads = torch.autograd.grad(ref.square().sum(), params)
     for got, want in zip(grads, ref_grads):
@@ -145,8 +173,10 @@ def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, 
     assert len(calls) == (1 if set(labels) <= {-1.0, 1.0} else 0)
 
 
+@pytest.mark.parametrize("aggregate,label_term", [("mean", "shared"), ("signed", "source"), ("attention", "source"),
+                                                  ("sqrt", "shared")])
 @pytest.mark.parametrize("message", ["add", "gated"])
-def test_mixed_labels_dense_reference_values_and_gradients(message):
+def test_mixed_labels_dense_reference_values_and_gradients(message, aggregate, label_term):
     """Task 0 binary, task 1 continuous (standardised values): the three-column edge feature through
     the per-edge path equals eq. 3 written densely, in values and in gradients."""
     Y = torch.tensor([[1.0, -0.7], [NAN, 1.3], [0.0, 0.0], [NAN, NAN]])
@@ -158,7 +188,8 @@ def test_mixed_labels_dense_reference_values_and_gradients(message):
     y = kg.edges[LABELS[1]].data[LABEL]
     assert y.shape == (5, MIXED_LABEL_FEATS)
     torch.testing.assert_close(y[:, 2], continuous[kg.edges(etype=LABELS)[1]].float())
-    conv = MetaLinkConv(8, 5, message=message, edge_feats=MIXED_LABEL_FEATS)
+    conv = MetaLinkConv(8, 5, message=message, edge_feats=MIXED_LABEL_FEATS, aggregate=aggregate,
+                        label_term=label_term)
     out = conv(kg, feats)
     src, dst = kg.edges(etype=LABELS)
     ref_task = _dense_relation(conv.mods["labels"], feats[DATA], feats[TASK], src, dst, y)
