@@ -67,3 +67,35 @@ def picks_text(picks: dict) -> str:
 def find_cell(cells: list[dict], dataset: str, setting: str, method: str) -> dict | None:
     """The cell of ``(dataset, setting, method)`` in ``cells``, or None."""
     return next((c for c in cells if (c["dataset"], c["setting"], c["method"]) == (dataset, setting, method)), None)
+
+
+def screening(results: dict) -> list[dict]:
+    """The verdict of an ``ablation`` report: each layer variant against the reference, on validation.
+
+    The reference is the config's first method (the paper's eq. 3); a variant is any other method
+    that keeps MetaLink (no ``model`` override). Per dataset, ``delta_val`` is the variant's
+    validation ROC-AUC minus the reference's, averaged over the settings where both have one
+    (None where neither setting has both); a variant ``wins`` a dataset where that is above 0 and
+    is a ``finalist`` when it wins more than one. Test numbers play no part.
+
+    Returns
+    -------
+    list of dict, one per variant in config order: ``method``, ``delta_val`` ({dataset: float or
+    None}), ``won`` (datasets), ``finalist`` (bool).
+    """
+    methods = results["grid"]["methods"]
+    reference = next(iter(methods))
+    val = {(c["dataset"], c["setting"], c["method"]): c["val"]["mean"] for c in results["cells"]
+           if c["val"]["mean"] is not None}
+    verdicts = []
+    for method, spec in methods.items():
+        if method == reference or "model" in spec["overrides"]:
+            continue
+        delta = {}
+        for dataset in results["grid"]["datasets"]:
+            diffs = [val[dataset, s, method] - val[dataset, s, reference] for s in results["grid"]["settings"]
+                     if (dataset, s, method) in val and (dataset, s, reference) in val]
+            delta[dataset] = float(np.mean(diffs)) if diffs else None
+        won = [d for d, x in delta.items() if x is not None and x > 0]
+        verdicts.append({"method": method, "delta_val": delta, "won": won, "finalist": len(won) > 1})
+    return verdicts

@@ -4,7 +4,9 @@
   over seeds per dataset, with the published reference (GROVER) as a dashed line;
 * the Pearson correlation heat map of Table 3 (``task-correlation`` reports), task names on
   both axes;
-* Table 1 and Table 5 (``table`` reports): test ROC-AUC per setting, a bar per method.
+* Table 1 and Table 5 (``table`` reports): test ROC-AUC per setting, a bar per method;
+* KG layer variants (``ablation`` reports): validation and test ROC-AUC minus the reference
+  method's, a heat map of methods x (dataset, setting) cells.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def draw_figure(results: dict) -> Figure:
     """The figure of ``results`` (its report kind decides which), not yet saved."""
     kind = results["report"]["kind"]
     return {"aux-ratio": plot_aux_ratio, "task-correlation": plot_correlation, "table": plot_table,
-            "endpoints": plot_endpoints}[kind](results)
+            "endpoints": plot_endpoints, "ablation": plot_ablation}[kind](results)
 
 
 def plot_aux_ratio(results: dict) -> Figure:
@@ -153,6 +155,35 @@ def plot_endpoints(results: dict) -> Figure:
                         marker="o", capsize=3, color=f"C{k}", label=f"{c['method']} ({c['setting']})")
         ax.set(xlabel=f"test {sweep.replace('_', ' ')}", ylabel="test R2 (mean over endpoints)", title=sweep)
         ax.legend(fontsize=6)
+    fig.suptitle(results["title"], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ablation(results: dict) -> Figure:
+    """Two heat maps, validation and test: ROC-AUC x100 of each method minus the reference's
+    (the config's first method) in each (dataset, setting) cell, the number written in the square;
+    blank where a method has no run in that cell."""
+    methods = list(results["grid"]["methods"])
+    columns = [(d, s) for d in results["grid"]["datasets"] for s in results["grid"]["settings"]]
+    cells = {(c["dataset"], c["setting"], c["method"]): c for c in results["cells"]}
+    fig, axes = plt.subplots(1, 2, figsize=(2.0 + 1.6 * len(columns), 1.2 + 0.35 * len(methods)), sharey=True)
+    for ax, split in zip(axes, ("val", "test")):
+        diff = np.full((len(methods), len(columns)), np.nan)
+        for j, (d, s) in enumerate(columns):
+            ref = cells.get((d, s, methods[0]))
+            for i, m in enumerate(methods):
+                c = cells.get((d, s, m))
+                if c and ref and c[split]["mean"] is not None and ref[split]["mean"] is not None:
+                    diff[i, j] = SCALE * (c[split]["mean"] - ref[split]["mean"])
+        bound = max(1.0, float(np.nanmax(np.abs(diff)))) if np.isfinite(diff).any() else 1.0
+        ax.imshow(diff, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
+        for i, j in zip(*np.nonzero(np.isfinite(diff))):
+            ax.text(j, i, f"{diff[i, j]:+.1f}", ha="center", va="center", fontsize=7,
+                    color="white" if abs(diff[i, j]) > bound / 2 else "black")
+        ax.set_xticks(range(len(columns)), [f"{d}\n{s}" for d, s in columns], fontsize=7)
+        ax.set_yticks(range(len(methods)), methods, fontsize=7)
+        ax.set_title(f"{'validation' if split == 'val' else 'test'} ROC-AUC x100 minus {methods[0]}", fontsize=8)
     fig.suptitle(results["title"], fontsize=9)
     fig.tight_layout()
     return fig

@@ -56,7 +56,7 @@ NOT_IDENTITY = ("seeds", "out", "device", "cache_dir")
 #: Test-time sweeps a config may ask for (``evaluate:``): checkpoint re-scored at each value.
 SWEEPS = ("aux_ratio", "leave_one_out")
 #: Report kinds (``report: {kind: ...}``), see :mod:`metalink_dgl.experiments.render`.
-REPORT_KINDS = ("table", "task-correlation", "aux-ratio", "endpoints")
+REPORT_KINDS = ("table", "task-correlation", "aux-ratio", "endpoints", "ablation")
 #: Keys of ``report:``: ``kind`` and the options of the kinds (see the report module).
 REPORT_KEYS = ("kind", "dataset", "n_tasks", "correlation", "compare", "reference")
 

@@ -9,7 +9,10 @@ Report kinds (``report: {kind: ...}`` in the config):
 * ``aux-ratio`` (Figure 4): the chosen checkpoints re-scored at several test auxiliary
   ratios, against a published reference value drawn as a dashed line;
 * ``endpoints`` (continuous tasks, e.g. ADME): per cell R2 and RMSE in original units, on the
-  test draw and per sweep (leave one endpoint out, auxiliary ratios), and per endpoint.
+  test draw and per sweep (leave one endpoint out, auxiliary ratios), and per endpoint;
+* ``ablation`` (variants of the KG layer): per dataset, a row per (setting, method): validation,
+  test and the validation difference to the reference (the config's first method); then the
+  screening verdict (:func:`~metalink_dgl.experiments.analysis.screening`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from ..errors import MetaLinkError
 from ..io import atomic_write_json, atomic_write_text
-from .analysis import picks_text
+from .analysis import picks_text, screening
 from .figures import figure_files, plot_figures
 from .stats import MISSING, SCALE, machine_line
 
@@ -32,7 +35,7 @@ def render(results: dict, image_prefix: str = "") -> str:
     """The Markdown of a results dict (see :func:`collect`); nothing but the dict goes in."""
     kind = results["report"]["kind"]
     body = {"table": _render_table, "task-correlation": _render_correlation, "aux-ratio": _render_aux_ratio,
-            "endpoints": _render_endpoints}[kind]
+            "endpoints": _render_endpoints, "ablation": _render_ablation}[kind]
     return "\n".join([*_header(results), *body(results, image_prefix)]).rstrip() + "\n"
 
 
@@ -145,6 +148,35 @@ def _render_table(r: dict, image_prefix: str) -> list[str]:
                     lines.append(f"| {setting} | {row['method']} | not run here | | | {_paper(row)} | | |")
         lines.append("")
     return lines + [f"![{r['title']}]({image_prefix}{name})" for name in figure_files(r)] + [""]
+
+
+def _render_ablation(r: dict, image_prefix: str) -> list[str]:
+    reference = next(iter(r["grid"]["methods"]))
+    lines = [f"Validation decides (Δ val = validation minus {reference}, same setting); test is shown, "
+             "never used to choose.", ""]
+    for dataset in r["grid"]["datasets"]:
+        lines += [f"## {dataset}", "", "| setting | method | options | validation | test | Δ val | L | wall time |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for setting in r["grid"]["settings"]:
+            cells = [c for c in r["cells"] if (c["dataset"], c["setting"]) == (dataset, setting)]
+            ref = next((c["val"]["mean"] for c in cells if c["method"] == reference), None)
+            for c in cells:
+                options = ", ".join(f"{k}={v}" for k, v in c["options"].items()) or "(eq. 3)"
+                lines.append(f"| {setting} | {c['method']} | {options} | {_ours(c['val'])} | {_ours(c['test'])} | "
+                             f"{_delta(c['val']['mean'], None if ref is None else SCALE * ref)} | "
+                             f"{', '.join(map(str, c['layers_chosen'])) or MISSING} | {_wall(c['wall_seconds'])} |")
+        lines.append("")
+    datasets = r["grid"]["datasets"]
+    lines += ["## Screening verdict", "",
+              f"Δ val x100 per dataset, averaged over its settings; a variant that beats {reference} on validation "
+              "on more than one dataset is a finalist (full protocol next: 3 seeds, L searched 2..5).", "",
+              f"| variant | {' | '.join(datasets)} | datasets won | finalist |", "|" + " --- |" * (len(datasets) + 3)]
+    for v in screening(r):
+        deltas = " | ".join(MISSING if v["delta_val"][d] is None else f"{SCALE * v['delta_val'][d]:+.1f}"
+                            for d in datasets)
+        lines.append(f"| {v['method']} | {deltas} | {', '.join(v['won']) or 'none'} | "
+                     f"{'yes' if v['finalist'] else 'no'} |")
+    return lines + ["", *[f"![{r['title']}]({image_prefix}{name})" for name in figure_files(r)], ""]
 
 
 def _render_aux_ratio(r: dict, image_prefix: str) -> list[str]:

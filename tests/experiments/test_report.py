@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments import collect, load_experiment, render, write_results
+from metalink_dgl.experiments.analysis import screening
 from metalink_dgl.experiments.figures import draw_figure
 from metalink_dgl.experiments.render import README_BEGIN, README_END
 from metalink_dgl.experiments.runner import check_existing
@@ -163,3 +164,61 @@ def test_report_refuses_a_json_that_is_not_an_experiment_result(write_config, tm
     assert result.output.strip().splitlines()[-1] == (
         f"Error: {bench}: not a results file of `metalink-dgl experiment` (benchmarks are not rendered by report)")
     assert not (tmp_path / "results" / "tab.md").exists()  # nothing rendered before the check
+
+
+ABLATION = """
+name: abl
+title: Layer variants
+datasets: [sider, tox21, toxcast]
+settings: [relational, meta]
+seeds: [0]
+base: {layers: 2}
+methods:
+  eq3: {}
+  signed: {aggregate: signed}
+  sum: {aggregate: sum}
+  LaF: {model: labels-as-features, layers: 0, settings: [relational]}
+report: {kind: ablation}
+"""
+
+#: (dataset, setting, method) -> (validation, test) of the fake runs; validation alone decides
+ABLATION_FAKE = {
+    ("sider", "relational", "eq3"): (0.60, 0.60), ("sider", "relational", "signed"): (0.62, 0.50),
+    ("sider", "meta", "eq3"): (0.55, 0.55), ("sider", "meta", "signed"): (0.54, 0.70),
+    ("tox21", "relational", "eq3"): (0.80, 0.80), ("tox21", "relational", "signed"): (0.81, 0.70),
+    ("toxcast", "relational", "eq3"): (0.70, 0.70), ("toxcast", "relational", "signed"): (0.69, 0.90),
+    ("sider", "relational", "sum"): (0.59, 0.99), ("tox21", "relational", "sum"): (0.90, 0.10),
+    ("sider", "relational", "LaF"): (0.70, 0.70),
+}
+
+
+def test_ablation_report_screens_variants_on_validation_only(write_config, tmp_path):
+    exp = load_experiment(write_config(ABLATION, "abl"))
+    for run in exp.runs(tmp_path / "runs"):
+        if (run.dataset, run.setting, run.method) in ABLATION_FAKE:
+            _fake_metrics(run, *ABLATION_FAKE[run.dataset, run.setting, run.method])
+    results = collect(exp, tmp_path / "runs")
+    verdicts = {v["method"]: v for v in screening(results)}
+    assert list(verdicts) == ["signed", "sum"]  # the baseline (a model override) is not a layer variant
+    # signed: sider (+0.02 - 0.01) / 2 > 0, tox21 +0.01, toxcast -0.01 -> wins two datasets
+    assert verdicts["signed"]["won"] == ["sider", "tox21"] and verdicts["signed"]["finalist"]
+    assert verdicts["signed"]["delta_val"]["toxcast"] == pytest.approx(-0.01)
+    # sum: the best test numbers, but it beats eq. 3 on validation on tox21 only -> not a finalist
+    assert verdicts["sum"]["won"] == ["tox21"] and not verdicts["sum"]["finalist"]
+    assert verdicts["sum"]["delta_val"]["toxcast"] is None  # no run there
+    md = render(results)
+    assert "| relational | signed | aggregate=signed | 62.0 ± 0.0 | 50.0 ± 0.0 | +2.0 | 2 | 10 s |" in md
+    assert "| relational | eq3 | (eq. 3) | 60.0 ± 0.0 | 60.0 ± 0.0 | +0.0 | 2 | 10 s |" in md
+    assert "| signed | +0.5 | +1.0 | -1.0 | sider, tox21 | yes |" in md
+    assert "| sum | -1.0 | +10.0 | — | tox21 | no |" in md
+    fig = draw_figure(results)
+    try:
+        val, test = fig.axes[0], fig.axes[1]
+        image = val.get_images()[0].get_array()
+        assert image.shape == (4, 6)  # methods x (dataset, setting)
+        assert image[1, 0] == pytest.approx(2.0) and image[2, 2] == pytest.approx(10.0)  # signed/sum rows
+        assert np.ma.is_masked(image[3, 1]) or np.isnan(image[3, 1])  # LaF has no meta run
+        assert "+2.0" in [t.get_text() for t in val.texts] and test.get_images()[0].get_array()[2, 2] == \
+            pytest.approx(-70.0)
+    finally:
+        plt.close(fig)
