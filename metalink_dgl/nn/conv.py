@@ -21,10 +21,13 @@ AGGREGATES = ("mean", "sum", "sqrt", "signed", "attention")
 #: ``O y + y * (V h_u)``, which depends on the source (``source``: a per-task label vector on
 #: task -> data messages, as labels-as-features has one per task and label).
 LABEL_TERMS = ("shared", "source")
-#: Largest (destination rows x message rows) adjacency that :class:`LabelSAGEConv` multiplies as a
-#: dense matrix (1 MiB of float32; a minibatch's knowledge graph); above it, DGL's sparse kernel.
-#: ``benchmarks/bench_epoch.py`` measures the epoch on Tox21 and ToxCast.
-DENSE_MAX = 1 << 18
+#: :func:`weighted_sum` multiplies a dense (destination rows x message rows) adjacency when it has
+#: at most this many entries per edge (and at most :data:`DENSE_CAP` entries), else calls DGL's
+#: sparse kernel: ``benchmarks/bench_aggregate.py`` puts the crossover near 65 entries per edge
+#: on CPU (a minibatch of Tox21 has about 14, of ToxCast about 34).
+DENSE_PER_EDGE = 64
+#: Most entries of a dense adjacency (128 MiB of float32).
+DENSE_CAP = 1 << 25
 
 
 def weighted_sum(rows: torch.Tensor, dst: torch.Tensor, weights: torch.Tensor, messages: torch.Tensor,
@@ -43,7 +46,8 @@ def weighted_sum(rows: torch.Tensor, dst: torch.Tensor, weights: torch.Tensor, m
     -------
     Tensor, (n_dst, D); zeros for a node with no in-edge.
     """
-    if n_dst * messages.shape[0] <= DENSE_MAX:
+    entries = n_dst * messages.shape[0]
+    if entries <= min(DENSE_PER_EDGE * len(dst), DENSE_CAP):
         adjacency = messages.new_zeros(n_dst, messages.shape[0])
         adjacency.index_put_((dst, rows), weights, accumulate=True)
         return adjacency @ messages

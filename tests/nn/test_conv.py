@@ -139,11 +139,11 @@ def test_label_sage_on_a_homogeneous_graph():
 
 @pytest.mark.parametrize("label_term", ["shared", "source"])
 @pytest.mark.parametrize("aggregate", ["mean", "sum", "sqrt", "signed", "attention"])
-@pytest.mark.parametrize("dense_max", [conv_module.DENSE_MAX, 0], ids=["dense-product", "dgl-sparse"])
+@pytest.mark.parametrize("per_edge", [conv_module.DENSE_PER_EDGE, 0], ids=["dense-product", "dgl-sparse"])
 @pytest.mark.parametrize("message", ["add", "gated"])
 @pytest.mark.parametrize("labels", [[1.0, -1.0, 1.0, -1.0, 1.0], [0.5, -2.0, 0.0, 3.0, 1.0]],
                          ids=["binary", "real-valued"])
-def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, dense_max, aggregate, label_term,
+def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, per_edge, aggregate, label_term,
                                                                monkeypatch):
     """Binary labels take the two-messages-per-node path (a dense product on small graphs, DGL's
     sparse kernel on large ones), other values the per-edge path: every message, aggregate and label
@@ -153,7 +153,7 @@ def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, 
     calls = []
     fast = LabelSAGEConv._signed_messages
     monkeypatch.setattr(LabelSAGEConv, "_signed_messages", lambda self, *a: calls.append(1) or fast(self, *a))
-    monkeypatch.setattr(conv_module, "DENSE_MAX", dense_max)
+    monkeypatch.setattr(conv_module, "DENSE_PER_EDGE", per_edge)
     g = dgl.heterograph({("data", "labels", "task"): ([0, 1, 2, 2, 0], [0, 0, 1, 0, 0])},
                         num_nodes_dict={"data": 3, "task": 3})
     y = torch.tensor(labels, dtype=torch.float64)[:, None]  # in float64, so that the comparison is tight
