@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 
-ORDER = ("kg_scale", "epoch", "featurize", "memory", "large_run", "vision", "mpnn", "ddp")
+ORDER = ("kg_scale", "epoch", "aggregate", "featurize", "memory", "large_run", "vision", "mpnn", "ddp")
 
 
 def _key(record: dict) -> tuple[str, str]:
@@ -216,6 +216,21 @@ def render_large_run(r: dict) -> list[str]:
     return [*lines, "", "Files (MB): " + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in r["file_bytes"].items()) + "."]
 
 
+def render_aggregate(r: dict) -> list[str]:
+    p = r["params"]
+    lines = ["## KG layer aggregation kernel: dense product vs DGL's u_mul_e_sum (forward + backward)", "",
+             *_provenance(r), f"- one relation of a binary-label KG per row (B data rows x T tasks, a fraction of "
+             f"the pairs revealed), hidden {p['hidden']}, median of {p['repeats']} calls; the library multiplies a "
+             f"dense adjacency up to {p['dense_per_edge']} entries per edge", ""]
+    lines += _table(["B x T", "fill", "relation", "entries per edge", "dense ms", "sparse ms", "dense/sparse",
+                     "library's choice"],
+                    [[f"{c['B']} x {c['T']}", c["density"], c["relation"], f"{c['entries_per_edge']:.0f}",
+                      "—" if c["dense_s"] is None else f"{1e3 * c['dense_s']:.3f}", f"{1e3 * c['sparse_s']:.3f}",
+                      "—" if c["ratio"] is None else f"{c['ratio']:.2f}",
+                      c["chosen"] + ("" if c["chosen_is_faster"] else " (slower)")] for c in r["rows"]])
+    return [*lines, "", f"The library's choice was the faster kernel in **{r['chosen_is_faster']}** cases."]
+
+
 def render_other(r: dict) -> list[str]:
     scalars = [[k, v] for k, v in r.items()
                if isinstance(v, (int, float, str, bool)) and k not in ("command", "commit", "date")]
@@ -224,7 +239,7 @@ def render_other(r: dict) -> list[str]:
 
 RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize,
              "vision": render_vision, "mpnn": render_mpnn, "ddp": render_ddp, "memory": render_memory,
-             "large_run": render_large_run}
+             "large_run": render_large_run, "aggregate": render_aggregate}
 
 
 def render(results: dict) -> str:

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Issue 19: the full protocol (3 seeds, L searched 2..5) for the finalists of the KG layer screening
+# (results/ablations.md), cheapest cells first, so that whole cells finish early. Each step is
+# resumable: run the script again to continue. Arguments go to every `metalink-dgl experiment`.
+# Then: metalink-dgl experiment experiments/configs/table1.yaml --report-only --keep-results [--partial]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+metalink-dgl experiment experiments/configs/ablations.yaml "$@"
+for method in "MetaLink (source)" "MetaLink (attention)"; do
+  for cell in sider:relational,meta,relational-meta tox21:relational toxcast:relational \
+              tox21:meta,relational-meta toxcast:meta,relational-meta; do
+    metalink-dgl experiment experiments/configs/table1.yaml --methods "$method" \
+      --datasets "${cell%%:*}" --settings "${cell#*:}" "$@"
+  done
+done
