@@ -180,8 +180,8 @@ def _grid(experiment: Experiment) -> dict:
     o = experiment.overrides
     return {
         "datasets": experiment.datasets, "settings": experiment.settings, "seeds": experiment.seeds,
-        "methods": {m.name: {"overrides": m.overrides, "settings": m.settings, "datasets": m.datasets}
-                    for m in experiment.methods.values()},
+        "methods": {m.name: {"overrides": m.overrides, "settings": m.settings, "datasets": m.datasets,
+                             **({"paper": m.paper} if m.paper else {})} for m in experiment.methods.values()},
         "base": experiment.base, "select_layers": experiment.select_layers, "evaluate": experiment.evaluate,
         "command_line": {"seeds": o.seeds, "layers": o.layers, "options": o.options, "methods": o.methods,
                          "datasets": o.datasets, "settings": o.settings},

@@ -34,6 +34,7 @@ def test_table1_runs_the_peer_in_the_standard_setting_only():
     experiment = load_experiment("experiments/configs/table1.yaml")
     cells = [c for c in experiment.cells() if c[2] == "DMPNN (chemprop)"]
     assert cells == [(d, "standard", "DMPNN (chemprop)") for d in ("tox21", "sider", "toxcast")]
+    assert experiment.methods["DMPNN (chemprop)"].paper == "DMPNN"  # the paper's DMPNN numbers sit beside it
     runs = [r for r in experiment.runs("runs") if r.method == "DMPNN (chemprop)"]
     assert len(runs) == 9 and {r.config.model for r in runs} == {"chemprop"} and {r.layers for r in runs} == {0}
     assert {r.config.out.split("/")[-2] for r in runs} == {"model=chemprop"}
