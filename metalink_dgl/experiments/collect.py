@@ -99,7 +99,8 @@ def _seed_entry(experiment: Experiment, candidates, chosen, runs_dir: Path, with
     val, test = scores(metrics)
     entry = {
         "seed": run.seed, "layers": run.layers, "val": val, "test": test,
-        "best_epoch": metrics["best_epoch"], "n_tasks_scored": metrics["test"]["n_tasks_scored"],
+        "best_epoch": metrics["best_epoch"], "seconds_per_epoch": metrics.get("seconds_per_epoch"),
+        "n_tasks_scored": metrics["test"]["n_tasks_scored"],
         "n_tasks_skipped": metrics["test"]["n_tasks_skipped"],
         "wall_seconds": sum(walls) if None not in walls else None,
         "commits": sorted({r["commit"] for r in records if "commit" in r}),
