@@ -35,6 +35,7 @@ from ..nn import (
     build_image_encoder,
     load_backbone,
 )
+from ..peers.chemprop import ChempropDMPNN, ChempropInputs
 from .config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Prepared:
-    """A multi-task dataset with its encoder inputs and label matrix ``Y`` (N, T), NaN = unknown.
+    r"""A multi-task dataset with its encoder inputs and label matrix ``Y`` (N, T), NaN = unknown.
 
-    ``inputs`` is the input bank of the rows: featurized molecule graphs or an image bank,
-    both giving the encoder input of a minibatch as ``inputs.batch(idx, train)``. ``metric``
+    ``inputs`` is the input bank of the rows: featurized molecule graphs (chemprop's ``MolGraph``\s for
+    ``--model chemprop``) or an image bank, all giving the encoder input of a minibatch as
+    ``inputs.batch(idx, train)``. ``metric``
     is the dataset's model-selection metric (``roc_auc``, ``r2`` or ``score``:
     :func:`metalink_dgl.metrics.selection_metric`; ``map`` for COCO). ``continuous`` (T,)
     marks the continuous tasks, whose ``Y`` is in original units. ``Y`` is dense or
@@ -84,21 +86,26 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     if config.kind != "molecules":
         raise MetaLinkError(f"--dataset {config.dataset} is not a multi-task dataset; train it with train()")
     dataset = load_molecules(config)
-    graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
-                       progress=progress, workers=config.workers)
+    if config.model == "chemprop":
+        graphs = ChempropInputs(dataset.smiles)  # chemprop's featurizer, not dgllife's (and no cache)
+    else:
+        graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
+                           progress=progress, workers=config.workers)
     continuous = np.asarray(dataset.continuous, dtype=bool)
     return Prepared(dataset, graphs, as_label_matrix(dataset.Y, config.label_storage), selection_metric(continuous),
                     torch.from_numpy(continuous))
 
 
 def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False,
-                continuous: bool = False) -> MetaLink | LabelsAsFeatures | BaselinePlusPlus:
-    """The model that ``config`` describes (MetaLink or a baseline), for ``n_tasks`` task heads;
+                continuous: bool = False) -> MetaLink | LabelsAsFeatures | BaselinePlusPlus | ChempropDMPNN:
+    """The model that ``config`` describes (MetaLink, a baseline or a peer), for ``n_tasks`` task heads;
     ``continuous``: some task is continuous (the wider edge label feature of :func:`~metalink_dgl.kg.label_feats`).
 
     With ``pretrained``, an image backbone starts from ``config.pretrained`` (a local file;
     without one it is randomly initialised, and the log says so).
     """
+    if config.model == "chemprop":
+        return ChempropDMPNN(n_tasks, regression=continuous)
     if config.kind == "molecules":
         encoder = build_encoder(config.encoder, FEATURIZERS[ENCODERS[config.encoder].featurizer], config.hidden,
                                 config.dropout)

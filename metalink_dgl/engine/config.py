@@ -14,6 +14,7 @@ from ..errors import MetaLinkError
 from ..kg.settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 from ..label_matrix import LABEL_STORAGES
 from ..nn import AGGREGATES, EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, LABEL_TERMS, MESSAGES, MODELS, NEW_TASK_INITS
+from ..peers.chemprop import PEERS
 
 #: ``--dataset`` names read from ``--data-root`` instead of a CSV.
 IMAGE_DATASETS = ("coco", "fewshot")
@@ -102,9 +103,10 @@ class TrainConfig:
                                   "(adds a standard multi-task loss).")
     # the model
     model: str = _option("metalink", "MetaLink, or a baseline on the same pairs: labels-as-features (revealed "
-                         "labels appended to the embedding; standard/relational) or baseline++ (cosine heads, "
-                         "new-task heads fitted on the support set; meta settings). Baselines need --layers 0.",
-                         choices=tuple(MODELS))
+                         "labels appended to the embedding; standard/relational), baseline++ (cosine heads, "
+                         "new-task heads fitted on the support set; meta settings) or chemprop (chemprop's D-MPNN "
+                         "with its featurizer and defaults, standard setting; pip install -e '.[peers]'). "
+                         "Baselines need --layers 0.", choices=(*MODELS, *PEERS))
     layers: int = _option(2, "Knowledge-graph layers L (0 = plain multi-head model; fewshot: Meta-Baseline).")
     encoder: str | None = _option(None, "Encoder of the data nodes: a molecule GNN (dgllife, with its featurizer), "
                                   "or an image backbone for coco and fewshot.",
@@ -212,7 +214,11 @@ class TrainConfig:
             (not self.episode_heads or (meta and self.kind != "fewshot" and self.model == "metalink"),
              "--episode-heads changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
-            (self.model in MODELS, f"--model {self.model!r} is not one of {', '.join(MODELS)}"),
+            (self.model in MODELS or self.model in PEERS,
+             f"--model {self.model!r} is not one of {', '.join((*MODELS, *PEERS))}"),
+            (self.model not in PEERS or (self.setting == "standard" and self.kind == "molecules"),
+             f"--model {self.model} is a peer for molecules in the standard setting, not --setting {self.setting}"
+             + ("" if self.kind == "molecules" else f" on --dataset {self.dataset}")),
             (self.layers >= 0, f"--layers {self.layers} must be >= 0"),
             (self.model == "metalink" or self.layers == 0,
              f"--model {self.model} has no knowledge-graph layers: pass --layers 0"),

@@ -99,7 +99,8 @@ def _seed_entry(experiment: Experiment, candidates, chosen, runs_dir: Path, with
     val, test = scores(metrics)
     entry = {
         "seed": run.seed, "layers": run.layers, "val": val, "test": test,
-        "best_epoch": metrics["best_epoch"], "n_tasks_scored": metrics["test"]["n_tasks_scored"],
+        "best_epoch": metrics["best_epoch"], "seconds_per_epoch": metrics.get("seconds_per_epoch"),
+        "n_tasks_scored": metrics["test"]["n_tasks_scored"],
         "n_tasks_skipped": metrics["test"]["n_tasks_skipped"],
         "wall_seconds": sum(walls) if None not in walls else None,
         "commits": sorted({r["commit"] for r in records if "commit" in r}),
@@ -180,8 +181,8 @@ def _grid(experiment: Experiment) -> dict:
     o = experiment.overrides
     return {
         "datasets": experiment.datasets, "settings": experiment.settings, "seeds": experiment.seeds,
-        "methods": {m.name: {"overrides": m.overrides, "settings": m.settings, "datasets": m.datasets}
-                    for m in experiment.methods.values()},
+        "methods": {m.name: {"overrides": m.overrides, "settings": m.settings, "datasets": m.datasets,
+                             **({"paper": m.paper} if m.paper else {})} for m in experiment.methods.values()},
         "base": experiment.base, "select_layers": experiment.select_layers, "evaluate": experiment.evaluate,
         "command_line": {"seeds": o.seeds, "layers": o.layers, "options": o.options, "methods": o.methods,
                          "datasets": o.datasets, "settings": o.settings},

@@ -66,12 +66,14 @@ _DEFAULTS = TrainConfig().to_dict()
 
 @dataclass(frozen=True)
 class Method:
-    """A named set of TrainConfig overrides, optionally limited to some settings/datasets."""
+    """A named set of TrainConfig overrides, optionally limited to some settings/datasets; ``paper``: the
+    paper's name of the method, if it differs (its numbers are shown beside ours)."""
 
     name: str
     overrides: dict
     settings: tuple[str, ...] | None = None
     datasets: tuple[str, ...] | None = None
+    paper: str | None = None
 
     def applies(self, dataset: str, setting: str) -> bool:
         return (self.settings is None or setting in self.settings) and \
@@ -349,6 +351,8 @@ class _Checker:
             scope["settings"] = tuple(self.names(spec.pop("settings"), f"methods.{name}.settings", SETTINGS))
         if "datasets" in spec:
             scope["datasets"] = tuple(str(d) for d in self.list(spec.pop("datasets"), f"methods.{name}.datasets"))
+        if "paper" in spec:
+            scope["paper"] = str(spec.pop("paper"))
         return Method(name, spec, **scope)  # options checked once --methods has chosen (see _apply)
 
     def report(self, value: Any, has_sweep: bool) -> dict:

@@ -132,14 +132,16 @@ def _paper_row(results: dict, **match) -> dict | None:
 def _render_table(r: dict, image_prefix: str) -> list[str]:
     lines = []
     n_seeds = len(r["grid"]["seeds"])
-    ours_methods = set(r["grid"]["methods"])
+    paper_name = {name: m.get("paper", name) for name, m in r["grid"]["methods"].items()}
+    ours_methods = set(paper_name.values())
     for dataset in r["grid"]["datasets"]:
         lines += [f"## {dataset}", "",
                   "| setting | method | ours | seeds | L chosen | paper | Δ | wall time |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for setting in r["grid"]["settings"]:
             for c in (c for c in r["cells"] if (c["dataset"], c["setting"]) == (dataset, setting)):
-                paper = _paper_row(r, dataset=dataset, setting=setting, method=c["method"])
+                paper = _paper_row(r, dataset=dataset, setting=setting,
+                                   method=paper_name.get(c["method"], c["method"]))
                 lines.append(f"| {setting} | {c['method']} | {_ours(c['test'])} | {len(c['seeds'])}/{n_seeds} | "
                              f"{', '.join(map(str, c['layers_chosen'])) or MISSING} | {_paper(paper)} | "
                              f"{_delta(c['test']['mean'], paper and paper['mean'])} | {_wall(c['wall_seconds'])} |")
