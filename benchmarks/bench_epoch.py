@@ -18,12 +18,15 @@ with ``time.perf_counter`` around each stage:
 * encoder forward: ``model.embed``;
 * masks + KG build: ``training_masks``, the queried pairs, ``build_knowledge_graph``;
 * KG layers + scoring: ``model.predict`` (KG layers, edge predictors, task bias);
-* loss + backward + step: BCE, ``zero_grad``, ``backward``, ``optimizer.step``;
+* loss + backward: BCE, ``zero_grad``, ``backward``;
+* optimizer step: ``optimizer.step`` (Adam: several passes over every parameter, so its cost grows
+  with the parameter count: the 2 KG layers add about 0.8 M parameters at hidden 256);
 * other: the rest of the epoch (shuffling, slicing, the loop itself).
 
 ERM and MetaLink run in alternation, ``--rounds`` times in ABBA order (one library epoch
 and one profiled epoch per model and round), after a few untimed warm-up batches; every
-number is a median over rounds. The ratio MetaLink/ERM has a target of <= 1.10.
+number is a median over rounds. The ratio MetaLink/ERM has a target per dataset (:data:`TARGETS`):
+<= 1.10 on Tox21 and <= 1.60 on ToxCast, whose 617 tasks make eq. 3's own FLOPs about 1.4 x ERM.
 """
 
 from __future__ import annotations
@@ -44,14 +47,16 @@ from metalink_dgl.engine import Block, TrainConfig, build_model, forward_block, 
 from metalink_dgl.engine.multitask import train_epoch
 from metalink_dgl.kg import LABELS, get_setting, training_masks
 
-TARGET_RATIO = 1.10
+#: Target of the ratio MetaLink/ERM per dataset (issue 18); other datasets get the Tox21 one.
+TARGETS = {"tox21": 1.10, "toxcast": 1.60}
 MODELS = ("ERM", "MetaLink")
 STAGES = {
     "data": "data loading (graphs.batch)",
     "encoder": "encoder forward (model.embed)",
     "masks_kg": "masks + KG build",
     "kg_score": "KG layers + scoring (model.predict)",
-    "backward_step": "loss + backward + optimizer step",
+    "backward": "loss + backward",
+    "step": "optimizer step (Adam)",
     "other": "other (shuffle, loop)",
 }
 
@@ -102,14 +107,16 @@ def profiled_epoch(run: _Run, data, rows: torch.Tensor, seen: torch.Tensor, devi
         loss = F.binary_cross_entropy_with_logits(logits, Yb[r, t].to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
         float(loss)
         t6 = clock()
+        optimizer.step()
+        t7 = clock()
         spent["masks_kg"] += (t1 - t0) + (t4 - t3)
         spent["data"] += t2 - t1
         spent["encoder"] += t3 - t2
         spent["kg_score"] += t5 - t4
-        spent["backward_step"] += t6 - t5
+        spent["backward"] += t6 - t5
+        spent["step"] += t7 - t6
         edges += graph.kg.num_edges(LABELS[1])
         queried += len(r)
         batches_run += 1
@@ -149,7 +156,8 @@ def bench_dataset(name: str, args, device: torch.device) -> dict:
     med = statistics.median
     out = {"dataset": data.dataset.name, "molecules": len(data.dataset), "tasks": n_tasks, "train_rows": len(rows),
            "batches": profiles["MetaLink"][0]["batches"], "epoch_s": {}, "epoch_s_all": {}, "profiled_epoch_s": {},
-           "profile_s": {}, "per_batch": {}}
+           "profile_s": {}, "per_batch": {},
+           "parameters": {key: sum(p.numel() for p in run.model.parameters()) for key, run in runs.items()}}
     for key in MODELS:
         prof = profiles[key]
         out["epoch_s"][key] = round(med(epoch_s[key]), 3)
@@ -160,7 +168,8 @@ def bench_dataset(name: str, args, device: torch.device) -> dict:
                                  "queried": round(med(p["queried"] / max(p["batches"], 1) for p in prof), 1)}
     out["ratio"] = round(out["epoch_s"]["MetaLink"] / out["epoch_s"]["ERM"], 3)
     out["ratio_profiled"] = round(out["profiled_epoch_s"]["MetaLink"] / out["profiled_epoch_s"]["ERM"], 3)
-    out["target_met"] = out["ratio"] <= TARGET_RATIO
+    out["target"] = TARGETS.get(data.dataset.name, TARGETS["tox21"])
+    out["target_met"] = out["ratio"] <= out["target"]
     return out
 
 
@@ -169,8 +178,9 @@ def print_dataset(r: dict) -> None:
           f"{r['batches']} batches")
     verdict = "ok" if r["target_met"] else "ABOVE TARGET"
     print(f"  epoch (train_epoch): ERM {r['epoch_s']['ERM']:.2f} s, MetaLink {r['epoch_s']['MetaLink']:.2f} s; "
-          f"ratio MetaLink/ERM {r['ratio']:.3f} (target <= {TARGET_RATIO:.2f}: {verdict}); "
+          f"ratio MetaLink/ERM {r['ratio']:.3f} (target <= {r['target']:.2f}: {verdict}); "
           f"profiled loop ratio {r['ratio_profiled']:.3f}")
+    print(f"  parameters: ERM {r['parameters']['ERM']:,}, MetaLink {r['parameters']['MetaLink']:,}")
     print(f"  per batch: MetaLink {r['per_batch']['MetaLink']['kg_edges']:.0f} KG edges, "
           f"{r['per_batch']['MetaLink']['queried']:.0f} queried pairs; ERM {r['per_batch']['ERM']['queried']:.0f} "
           "queried pairs")
@@ -203,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
                    "max_molecules": args.max_molecules, "rounds": args.rounds, "warmup_batches": args.warmup_batches,
                    "seed": args.seed, "device": str(device), "threads": torch.get_num_threads(),
                    "ERM": "--layers 0 --setting standard", "MetaLink": "--layers 2 --setting relational"},
-        "stages": STAGES, "datasets": results, "target": TARGET_RATIO,
+        "stages": STAGES, "datasets": results,
         "target_met": all(r["target_met"] for r in results),
         **provenance_fields("bench_epoch.py", argv, load_before),
     }
