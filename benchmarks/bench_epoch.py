@@ -44,6 +44,7 @@ from benchrecord import add_common_arguments, finish, provenance_fields, start
 
 from metalink_dgl.data import make_split
 from metalink_dgl.engine import Block, TrainConfig, build_model, forward_block, prepare_data
+from metalink_dgl.engine.loop import make_optimizer
 from metalink_dgl.engine.multitask import train_epoch
 from metalink_dgl.kg import LABELS, get_setting, training_masks
 
@@ -68,7 +69,7 @@ class _Run:
         self.config, self.setting = config, get_setting(config.setting)
         torch.manual_seed(seed)  # same encoder initialisation for both models
         self.model = build_model(config, n_tasks).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = make_optimizer(self.model.parameters(), config, config.lr)
         self.generator = torch.Generator().manual_seed(seed)
 
 
