@@ -92,6 +92,12 @@ def render_kg_scale(r: dict) -> list[str]:
     return lines
 
 
+def _round_range(d: dict) -> str:
+    """The lowest and highest of the ratios measured round by round (— in records before they were kept)."""
+    ratios = d.get("ratio_rounds")
+    return f"{min(ratios):.3f} .. {max(ratios):.3f}" if ratios else "—"
+
+
 def render_epoch(r: dict) -> list[str]:
     p = r["params"]
     size = "full data" if p["max_molecules"] is None else f"at most {p['max_molecules']} molecules"
@@ -101,10 +107,10 @@ def render_epoch(r: dict) -> list[str]:
     rows = [[d["dataset"], d["molecules"], d["tasks"], d["train_rows"], d["batches"],
              f"{d['per_batch']['MetaLink']['kg_edges']:.0f}", f"{d['epoch_s']['ERM']:.2f}",
              f"{d['epoch_s']['MetaLink']:.2f}", f"**{d['ratio']:.3f}**",
-             f"<= {d.get('target', r.get('target')):.2f}", _verdict(d["target_met"])]
+             _round_range(d), f"<= {d.get('target', r.get('target')):.2f}", _verdict(d["target_met"])]
             for d in r["datasets"]]
     lines += _table(["dataset", "molecules", "tasks", "train rows", "batches", "KG edges / batch", "ERM s/epoch",
-                     "MetaLink s/epoch", "MetaLink/ERM", "target", "met"], rows)
+                     "MetaLink s/epoch", "MetaLink/ERM", "per round", "target", "met"], rows)
     for d in r["datasets"]:
         tot = d["profiled_epoch_s"]
         params = (f" Parameters: ERM {d['parameters']['ERM']:,}, MetaLink {d['parameters']['MetaLink']:,}."
