@@ -7,20 +7,30 @@
   every pair of held-out tasks: near 1 means one ranking of the molecules for all new tasks.
 
     python experiments/meta_diagnostics.py runs/paper/toxcast/meta/default/L2/seed_0/best.pt
+    python experiments/meta_diagnostics.py runs/paper/toxcast/meta/*/L2/seed_0/best.pt \
+        runs/paper/toxcast/meta/model=baseline++/L0/seed_0/best.pt --out results/meta_diagnostics
+
+With ``--out PREFIX`` the numbers of every checkpoint go to ``PREFIX.json`` and a table to
+``PREFIX.md``, with the command, commit and machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from metalink_dgl.engine import Block, embed_support, forward_block, load_model, prepare_data, score_rows
 from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.io import atomic_write_json, atomic_write_text
 from metalink_dgl.kg import EvalDraw, get_setting
 from metalink_dgl.metrics import METRICS
+from metalink_dgl.provenance import provenance
 
 
 def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
@@ -49,16 +59,12 @@ def task_correlation(model, data, draw: EvalDraw, rows: torch.Tensor, aux: torch
     return float(corr[np.triu_indices_from(corr, 1)].mean())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoint")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    model, config, ckpt = load_model(args.checkpoint)
+def diagnose(checkpoint: str) -> dict:
+    """Test ROC-AUC with the support labels and with them flipped, and the held-out tasks' logit correlation."""
+    model, config, ckpt = load_model(checkpoint)
     setting = get_setting(config.setting)
     if not setting.meta:
-        raise MetaLinkError(f"{args.checkpoint}: a {config.setting} checkpoint has no support set")
+        raise MetaLinkError(f"{checkpoint}: a {config.setting} checkpoint has no support set")
     data = prepare_data(replace(config, label_storage="dense"), progress=False)  # flipped_support edits Y in place
     draw = EvalDraw.from_state(ckpt["draw"])
 
@@ -70,10 +76,54 @@ def main() -> None:
                                   data.dataset.task_names)["roc_auc"]
 
     rows = ckpt["split"]["test"][:config.batch_size]
-    print(f"{args.checkpoint}: test ROC-AUC {roc_auc(data.Y):.4f} with the support labels, "
-          f"{roc_auc(flipped_support(data.Y, draw)):.4f} with all {int(draw.support_shown.sum())} flipped; "
-          f"mean correlation of the held-out tasks' logits over {len(rows)} test molecules "
-          f"{task_correlation(model, data, draw, rows, draw.aux['test'][:len(rows)], setting):.3f}")
+    return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "model": config.model,
+            "layers": config.layers, "aggregate": config.aggregate, "label_term": config.label_term,
+            "new_task_init": config.new_task_init, "edge_pred": config.edge_pred,
+            "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
+            "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
+            "correlation": task_correlation(model, data, draw, rows, draw.aux["test"][:len(rows)], setting)}
+
+
+def render(records: list[dict], command: str, prov: dict) -> str:
+    """The Markdown table of :func:`diagnose`'s records."""
+    m = prov["machine"]
+    lines = ["# Do new task nodes read their support labels?", "",
+             f"Written by `{command}` at commit `{prov['commit']}` ({m['platform']}, {m['cpu_count']} CPUs, torch "
+             f"{m['torch']}, dgl {m['dgl']}); do not edit. Each checkpoint's own test draw: test ROC-AUC x100 with "
+             "the support labels as shown, and with every shown support label flipped; a model that builds its new "
+             "tasks from the support falls below chance when the support says the opposite, one that ignores it "
+             "scores the same. Correlation: the mean Pearson correlation between the held-out tasks' logit columns "
+             "over one block of test molecules (near 1: one ranking of the molecules for every new task).", "",
+             "| dataset | setting | model | options | L | test | flipped support | test − flipped | correlation |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in records:
+        options = ", ".join(f"{k}={r[k]}" for k in ("aggregate", "label_term", "new_task_init", "edge_pred")
+                            if r[k] not in (None, "mean", "shared", "ones", "dot"))
+        lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or '(eq. 3)'} | {r['layers']} | "
+                     f"{100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "
+                     f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f} | {r['correlation']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoints", nargs="+")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="write PREFIX.json and PREFIX.md")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    records = []
+    for checkpoint in args.checkpoints:
+        r = diagnose(checkpoint)
+        records.append(r)
+        print(f"{checkpoint}: test ROC-AUC {r['test_roc_auc']:.4f} with the support labels, "
+              f"{r['flipped_roc_auc']:.4f} with all {r['support_labels']} flipped; mean correlation of the held-out "
+              f"tasks' logits over {r['correlation_rows']} test molecules {r['correlation']:.3f}", flush=True)
+    if args.out is not None:
+        command = shlex.join(["python", "experiments/meta_diagnostics.py", *sys.argv[1:]])
+        prov = provenance()
+        atomic_write_json(args.out.with_suffix(".json"), {"command": command, **prov, "records": records})
+        atomic_write_text(args.out.with_suffix(".md"), render(records, command, prov))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -41,3 +42,20 @@ def test_prints_both_scores_and_the_task_correlation(untrained_checkpoint, monke
     assert found, line
     auc, flipped, _, corr = map(float, found.groups())
     assert 0 <= auc <= 1 and 0 <= flipped <= 1 and -1 <= corr <= 1
+
+
+def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, monkeypatch, capsys, tmp_path):
+    paths = [str(untrained_checkpoint(setting)) for setting in ("relational-meta", "meta")]
+    monkeypatch.setattr(sys, "argv", ["meta_diagnostics.py", *paths, "--out", str(tmp_path / "diag")])
+    _script().main()
+    printed = capsys.readouterr().out.splitlines()
+    record = json.loads((tmp_path / "diag.json").read_text())
+    assert [r["checkpoint"] for r in record["records"]] == paths and record["commit"] and record["machine"]
+    assert [r["setting"] for r in record["records"]] == ["relational-meta", "meta"]
+    for line, r in zip(printed, record["records"]):  # the printed numbers are the recorded ones
+        assert f"{r['test_roc_auc']:.4f} with the support labels, {r['flipped_roc_auc']:.4f}" in line
+    rows = [line for line in (tmp_path / "diag.md").read_text().splitlines() if line.startswith("| sider")]
+    assert len(rows) == 2
+    r = record["records"][0]
+    assert rows[0].split(" | ")[5:8] == [f"{100 * r['test_roc_auc']:.1f}", f"{100 * r['flipped_roc_auc']:.1f}",
+                                         f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f}"]
