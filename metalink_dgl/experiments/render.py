@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 from ..errors import MetaLinkError
@@ -124,6 +125,12 @@ def _wall(seconds: float | None) -> str:
         else f"{seconds:.0f} s"
 
 
+def _epoch_time(cell: dict) -> str:
+    """Median seconds per training epoch over the cell's seeds that recorded one (— if none did)."""
+    times = sorted(s["seconds_per_epoch"] for s in cell.get("per_seed", []) if s.get("seconds_per_epoch"))
+    return MISSING if not times else f"{statistics.median(times):.1f} s"
+
+
 def _paper_row(results: dict, **match) -> dict | None:
     rows = (results.get("paper") or {}).get("rows") or []
     return next((row for row in rows if all(row.get(k) == v for k, v in match.items())), None)
@@ -136,18 +143,19 @@ def _render_table(r: dict, image_prefix: str) -> list[str]:
     ours_methods = set(paper_name.values())
     for dataset in r["grid"]["datasets"]:
         lines += [f"## {dataset}", "",
-                  "| setting | method | ours | seeds | L chosen | paper | Δ | wall time |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "| setting | method | ours | seeds | L chosen | paper | Δ | s / epoch | wall time |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for setting in r["grid"]["settings"]:
             for c in (c for c in r["cells"] if (c["dataset"], c["setting"]) == (dataset, setting)):
                 paper = _paper_row(r, dataset=dataset, setting=setting,
                                    method=paper_name.get(c["method"], c["method"]))
                 lines.append(f"| {setting} | {c['method']} | {_ours(c['test'])} | {len(c['seeds'])}/{n_seeds} | "
                              f"{', '.join(map(str, c['layers_chosen'])) or MISSING} | {_paper(paper)} | "
-                             f"{_delta(c['test']['mean'], paper and paper['mean'])} | {_wall(c['wall_seconds'])} |")
+                             f"{_delta(c['test']['mean'], paper and paper['mean'])} | {_epoch_time(c)} | "
+                             f"{_wall(c['wall_seconds'])} |")
             for row in (r.get("paper") or {}).get("rows") or []:
                 if (row.get("dataset"), row.get("setting")) == (dataset, setting) and row["method"] not in ours_methods:
-                    lines.append(f"| {setting} | {row['method']} | not run here | | | {_paper(row)} | | |")
+                    lines.append(f"| {setting} | {row['method']} | not run here | | | {_paper(row)} | | | |")
         lines.append("")
     return lines + [f"![{r['title']}]({image_prefix}{name})" for name in figure_files(r)] + [""]
 
