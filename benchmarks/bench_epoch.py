@@ -62,7 +62,7 @@ STAGES = {
 }
 
 
-class _Run:
+class EpochRun:
     """One model with its config, optimizer and RNG, trained on shared data."""
 
     def __init__(self, config: TrainConfig, n_tasks: int, seed: int, device: torch.device):
@@ -73,7 +73,7 @@ class _Run:
         self.generator = torch.Generator().manual_seed(seed)
 
 
-def profiled_epoch(run: _Run, data, rows: torch.Tensor, seen: torch.Tensor, device: torch.device) -> dict:
+def profiled_epoch(run: EpochRun, data, rows: torch.Tensor, seen: torch.Tensor, device: torch.device) -> dict:
     """``train_epoch``'s loop with a timer around each stage; returns seconds per stage and counts."""
     clock = time.perf_counter
     spent = dict.fromkeys(STAGES, 0.0)
@@ -136,7 +136,7 @@ def bench_dataset(name: str, args, device: torch.device) -> dict:
     split = make_split(data.dataset.smiles, base.split, args.seed, dataset=data.dataset.name)
     rows = torch.as_tensor(np.asarray(split.train), dtype=torch.long)
     seen = torch.ones(n_tasks, dtype=torch.bool)  # no held-out task outside the meta settings
-    runs = {key: _Run(cfg, n_tasks, args.seed, device) for key, cfg in configs.items()}
+    runs = {key: EpochRun(cfg, n_tasks, args.seed, device) for key, cfg in configs.items()}
 
     for run in runs.values():  # warm-up: allocator, kernels, lazy initialisation
         profiled_epoch(run, data, rows[: args.warmup_batches * args.batch_size], seen, device)

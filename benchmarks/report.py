@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 
-ORDER = ("kg_scale", "epoch", "aggregate", "featurize", "memory", "large_run", "vision", "mpnn", "ddp")
+ORDER = ("kg_scale", "epoch", "aggregate", "peer", "featurize", "memory", "large_run", "vision", "mpnn", "ddp")
 
 
 def _key(record: dict) -> tuple[str, str]:
@@ -240,6 +240,19 @@ def render_aggregate(r: dict) -> list[str]:
     return [*lines, "", f"The library's choice was the faster kernel in **{r['chosen_is_faster']}** cases."]
 
 
+def render_peer(r: dict) -> list[str]:
+    p = r["params"]
+    lines = ["## Training epoch of the chemprop peer beside ERM and MetaLink", "", *_provenance(r),
+             f"- batch {p['batch_size']}, device {p['device']}, the library's training loop; median of "
+             f"{p['rounds']} alternating rounds; "
+             + "; ".join(f"{k} `{v}`" for k, v in p["models"].items()), ""]
+    lines += _table(["dataset", "molecules", "tasks", "model", "parameters", "s/epoch", "epochs (s)", "x ERM"],
+                    [[d["dataset"], d["molecules"], d["tasks"], k, f"{d['parameters'][k]:,}", f"{s:.2f}",
+                      ", ".join(map(str, d["epoch_s_all"][k])), f"**{d['ratio_to_erm'][k]:.2f}**"]
+                     for d in r["datasets"] for k, s in d["epoch_s"].items()])
+    return lines
+
+
 def render_other(r: dict) -> list[str]:
     scalars = [[k, v] for k, v in r.items()
                if isinstance(v, (int, float, str, bool)) and k not in ("command", "commit", "date")]
@@ -248,7 +261,7 @@ def render_other(r: dict) -> list[str]:
 
 RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize,
              "vision": render_vision, "mpnn": render_mpnn, "ddp": render_ddp, "memory": render_memory,
-             "large_run": render_large_run, "aggregate": render_aggregate}
+             "large_run": render_large_run, "aggregate": render_aggregate, "peer": render_peer}
 
 
 def render(results: dict) -> str:
