@@ -59,6 +59,21 @@ def task_correlation(model, data, draw: EvalDraw, rows: torch.Tensor, aux: torch
     return float(corr[np.triu_indices_from(corr, 1)].mean())
 
 
+def support_sizes(Y: torch.Tensor, draw: EvalDraw, train_rows: list[int], batch_size: int,
+                  support_ratio: float) -> dict:
+    """Median over tasks of the labelled and positive support rows a new task shows: at test (the
+    held-out tasks of ``draw``), and in an average training episode (a seen task, on the
+    ``support_ratio`` of a ``batch_size``-row minibatch of ``train_rows``)."""
+    shown = draw.support_shown[:, draw.heldout]
+    positive = shown & (Y[draw.support][:, draw.heldout] > 0.5)
+    seen = Y[train_rows][:, ~draw.heldout]
+    per_row = support_ratio * batch_size / len(train_rows)
+    return {"test_support": float(shown.sum(0).float().median()),
+            "test_support_positive": float(positive.sum(0).float().median()),
+            "episode_support": per_row * float((~seen.isnan()).sum(0).float().median()),
+            "episode_support_positive": per_row * float((seen > 0.5).sum(0).float().median())}
+
+
 def diagnose(checkpoint: str) -> dict:
     """Test ROC-AUC with the support labels and with them flipped, and the held-out tasks' logit correlation."""
     model, config, ckpt = load_model(checkpoint)
@@ -78,9 +93,10 @@ def diagnose(checkpoint: str) -> dict:
     rows = ckpt["split"]["test"][:config.batch_size]
     return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "model": config.model,
             "layers": config.layers, "aggregate": config.aggregate, "label_term": config.label_term,
-            "new_task_init": config.new_task_init, "edge_pred": config.edge_pred,
+            "new_task_init": config.new_task_init, "edge_pred": config.edge_pred, "batch_size": config.batch_size,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
             "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
+            **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio),
             "correlation": task_correlation(model, data, draw, rows, draw.aux["test"][:len(rows)], setting)}
 
 
@@ -93,15 +109,20 @@ def render(records: list[dict], command: str, prov: dict) -> str:
              "the support labels as shown, and with every shown support label flipped; a model that builds its new "
              "tasks from the support falls below chance when the support says the opposite, one that ignores it "
              "scores the same. Correlation: the mean Pearson correlation between the held-out tasks' logit columns "
-             "over one block of test molecules (near 1: one ranking of the molecules for every new task).", "",
-             "| dataset | setting | model | options | L | test | flipped support | test − flipped | correlation |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "over one block of test molecules (near 1: one ranking of the molecules for every new task). Support "
+             "per new task (median over tasks, labelled / positive rows): at test, and in an average training "
+             "episode (the support half of one minibatch).", "",
+             "| dataset | setting | model | options | L | batch | test | flipped support | test − flipped | "
+             "correlation | support at test | support in training |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
         options = ", ".join(f"{k}={r[k]}" for k in ("aggregate", "label_term", "new_task_init", "edge_pred")
                             if r[k] not in (None, "mean", "shared", "ones", "dot"))
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or '(eq. 3)'} | {r['layers']} | "
-                     f"{100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "
-                     f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f} | {r['correlation']:.3f} |")
+                     f"{r['batch_size']} | {100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "
+                     f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f} | {r['correlation']:.3f} | "
+                     f"{r['test_support']:.0f} / {r['test_support_positive']:.0f} | "
+                     f"{r['episode_support']:.1f} / {r['episode_support_positive']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -57,5 +57,20 @@ def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, 
     rows = [line for line in (tmp_path / "diag.md").read_text().splitlines() if line.startswith("| sider")]
     assert len(rows) == 2
     r = record["records"][0]
-    assert rows[0].split(" | ")[5:8] == [f"{100 * r['test_roc_auc']:.1f}", f"{100 * r['flipped_roc_auc']:.1f}",
+    assert rows[0].split(" | ")[6:9] == [f"{100 * r['test_roc_auc']:.1f}", f"{100 * r['flipped_roc_auc']:.1f}",
                                          f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f}"]
+
+
+def test_support_sizes_at_test_and_in_a_training_episode():
+    nan = float("nan")
+    Y = torch.tensor([[1.0, 0.0, 1.0], [0.0, nan, 1.0], [1.0, 1.0, 0.0], [nan, 0.0, 0.0], [0.0, 0.0, nan]])
+    heldout = torch.tensor([False, False, True])
+    # test support: rows 0, 1, 3 of the held-out task 2, row 3's label not shown -> 2 labelled, 2 positive
+    draw = EvalDraw(heldout=heldout, support=torch.tensor([0, 1, 3]),
+                    support_shown=torch.tensor([[False, False, True], [False, False, True], [False, False, False]]),
+                    aux={})
+    sizes = _script().support_sizes(Y, draw, [0, 1, 2, 4], batch_size=2, support_ratio=0.5)
+    assert sizes["test_support"] == 2 and sizes["test_support_positive"] == 2
+    # seen tasks 0 and 1 on the 4 training rows: labelled 4 and 3 (median 3 by torch's lower median),
+    # positive 2 and 1; an episode shows 0.5 * 2 / 4 of the training rows
+    assert sizes["episode_support"] == 0.25 * 3 and sizes["episode_support_positive"] == 0.25 * 1
