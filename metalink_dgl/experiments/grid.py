@@ -251,6 +251,8 @@ def load_experiment(path: str | Path, overrides: Overrides | None = None) -> Exp
     settings = check.names(raw["settings"], "settings", SETTINGS)
     methods = {}
     for name, spec in check.mapping(raw["methods"], "methods").items():
+        if "," in str(name):  # --methods takes a comma-separated list: such a name could not be chosen
+            raise MetaLinkError(f"{path}: methods: the name {str(name)!r} has a comma (--methods splits on commas)")
         methods[str(name)] = check.method(str(name), spec or {})
     base = check.options(raw.get("base") or {}, "base")
     select = check.mapping(raw.get("select") or {}, "select")

@@ -77,6 +77,7 @@ def test_filters(write_config):
     (GRID + "report: {kind: aux-ratio}", "kind aux-ratio needs evaluate"),
     (GRID + "report: {kind: task-correlation, compare: [{setting: standard}]}", "report.compare: kind task-corr"),
     (GRID + "report: {knd: table}", "report: unknown key 'knd'"),
+    (GRID.replace("ERM: {", "'ERM, no KG': {"), "the name 'ERM, no KG' has a comma"),
 ])
 def test_bad_config_is_one_line_error_naming_the_file(write_config, text, match):
     path = write_config(text)
