@@ -8,6 +8,7 @@ import click
 
 from metalink_dgl.engine import TrainConfig
 from metalink_dgl.metrics import METRIC_NAMES
+from metalink_dgl.peers import PEERS
 
 from .options import config_options, field_option
 
@@ -44,8 +45,9 @@ def command(out, resume, no_progress, **options):
     metric = summary["metric"]
     label = METRIC_NAMES[metric]
     ci = ("   95% CI ± " + ", ".join(f"{100 * c:.1f}" for c in summary["test_ci95"])) if "test_ci95" in summary else ""
+    model = config.model if config.model in PEERS else f"{config.model} {config.encoder}"  # a peer has its own
     click.echo(
-        f"{summary['dataset']} | {config.setting} | {config.model} {config.encoder} L={config.layers} | "
+        f"{summary['dataset']} | {config.setting} | {model} L={config.layers} | "
         f"seeds {summary['seeds']}\n"
         f"  validation {label} {_fmt(summary[f'val_{metric}'], metric)}\n"
         f"  test {label}       {_fmt(summary[f'test_{metric}'], metric)}{ci}   (best epochs {summary['best_epochs']})\n"
