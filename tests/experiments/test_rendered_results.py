@@ -18,7 +18,7 @@ from metalink_dgl.experiments.stats import SCALE
 from metalink_dgl.plots import plt
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-NAMES = ["table1", "table3", "fig4", "table5", "adme"]
+NAMES = ["table1", "table3", "fig4", "table5", "adme", "ablations", "heldout"]
 
 
 def _load(name: str) -> dict:
