@@ -1,6 +1,6 @@
 """The package's layers import one way, with no cycle (read from the source, nothing is imported).
 
-    leaf utilities -> kg -> nn -> peers -> data -> engine -> prediction -> experiments
+    leaf utilities -> kg -> nn -> data -> peers -> engine -> prediction -> experiments
 
 A module may import its own layer and the layers before it; leaf utilities import only leaf
 utilities. Imports inside functions count too (a lazy import up the layers is still a
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "metalink_dgl"
-LAYERS = ["kg", "nn", "peers", "data", "engine", "prediction", "experiments"]
+LAYERS = ["kg", "nn", "data", "peers", "engine", "prediction", "experiments"]
 LEAVES = {"__init__", "errors", "io", "checkpoint", "provenance", "device", "metrics", "plots", "label_matrix"}
 
 

@@ -33,6 +33,7 @@ import dgl
 import torch
 from torch import nn
 
+from ..data.molecules import quiet_rdkit
 from ..errors import MetaLinkError
 from ..kg.settings import Setting
 
@@ -88,7 +89,8 @@ class ChempropInputs:
 
         self.smiles = list(smiles)
         self.featurizer = SimpleMoleculeMolGraphFeaturizer()
-        self.graphs = [self.featurizer(make_mol(s, keep_h=False, add_h=False)) for s in self.smiles]
+        with quiet_rdkit():  # RDKit's hydrogen notes, once per molecule; our reader already parsed them all
+            self.graphs = [self.featurizer(make_mol(s, keep_h=False, add_h=False)) for s in self.smiles]
         self._batch_cls = chemprop.data.BatchMolGraph
 
     def __len__(self) -> int:
