@@ -86,14 +86,23 @@ def prepare_data(config: TrainConfig, progress: bool = True, cache_dir: str | No
     if config.kind != "molecules":
         raise MetaLinkError(f"--dataset {config.dataset} is not a multi-task dataset; train it with train()")
     dataset = load_molecules(config)
-    if config.model == "chemprop":
-        graphs = ChempropInputs(dataset.smiles)  # chemprop's featurizer, not dgllife's (and no cache)
-    else:
-        graphs = featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
-                           progress=progress, workers=config.workers)
+    graphs = molecule_inputs(dataset, config, cache_dir=cache_dir, progress=progress)
     continuous = np.asarray(dataset.continuous, dtype=bool)
     return Prepared(dataset, graphs, as_label_matrix(dataset.Y, config.label_storage), selection_metric(continuous),
                     torch.from_numpy(continuous))
+
+
+def molecule_inputs(dataset: MoleculeDataset, config: TrainConfig, *, cache_dir: str | None = None,
+                    progress: bool = True, cache: bool = True,
+                    workers: int | None = None) -> MoleculeGraphs | ChempropInputs:
+    """The encoder input bank of ``dataset``'s molecules for the model ``config`` describes: chemprop's
+    own featurization for ``--model chemprop`` (in memory, never cached), else the featurizer of
+    ``config.encoder`` (:func:`~metalink_dgl.data.featurize`: disk cache unless ``cache=False``,
+    ``workers`` processes, default ``config.workers``)."""
+    if config.model == "chemprop":
+        return ChempropInputs(dataset.smiles)
+    return featurize(dataset, ENCODERS[config.encoder].featurizer, cache_dir=cache_dir or config.cache_dir,
+                     progress=progress, cache=cache, workers=config.workers if workers is None else workers)
 
 
 def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False,

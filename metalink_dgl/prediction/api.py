@@ -36,8 +36,9 @@ import gzip
 import io
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -45,16 +46,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..data import MoleculeDataset, MoleculeGraphs, featurize, load_dataset
+from ..data import MoleculeDataset, MoleculeGraphs, load_dataset
 from ..data.reader import Frame, count_lines, read_chunks, read_header
 from ..device import resolve_device
 from ..engine.block import Block, Support, forward_block
-from ..engine.build import load_model
+from ..engine.build import load_model, molecule_inputs
 from ..errors import MetaLinkError
 from ..io import atomic_write_stream, check_parent_dir
 from ..kg.masks import draw_known
 from ..kg.settings import Setting, check_aux_ratio, get_setting
-from ..nn import ENCODERS, MetaLink
+from ..nn import MetaLink
+from ..peers import ChempropInputs
 from .columns import (
     SUPPORT_HINT,
     VALID_COLUMN,
@@ -119,8 +121,9 @@ class Predictor:
     plan : TaskPlan
     columns : InputColumns
     support : Support or None
-    featurizer : str
-        The featurizer of the checkpoint's encoder.
+    inputs_of : callable
+        A chunk's molecules (``MoleculeDataset``) -> the model's input bank
+        (:func:`~metalink_dgl.engine.build.molecule_inputs` for the checkpoint's config).
     batch_size : int
     device : torch.device
     aux_ratio : float or None
@@ -130,8 +133,6 @@ class Predictor:
     skip_invalid : bool
     source : str
         The input file, for messages.
-    workers : int
-        Processes that featurize each chunk of molecules.
     """
 
     model: MetaLink
@@ -139,14 +140,13 @@ class Predictor:
     plan: TaskPlan
     columns: InputColumns
     support: Support | None
-    featurizer: str
+    inputs_of: Callable[[MoleculeDataset], MoleculeGraphs | ChempropInputs]
     batch_size: int
     device: torch.device
     aux_ratio: float | None
     generator: torch.Generator
     skip_invalid: bool
     source: str
-    workers: int = 1
 
     def header(self) -> list[str]:
         """The output header: the input's, then ``<task>_prob`` per predicted task (and the valid flag)."""
@@ -174,7 +174,7 @@ class Predictor:
                                         Y[keep].numpy(), self.plan.names, frame.lines[valid],
                                         task_types=self.plan.task_types)
             probs[keep] = score_molecules(
-                self.model, featurize(molecules, self.featurizer, progress=False, cache=False, workers=self.workers),
+                self.model, self.inputs_of(molecules),
                 self.plan.scaler.transform(Y[keep]), shown[keep], self.plan, self.setting, self.support,
                 batch_size=self.batch_size, device=self.device)
         cells = output_cells(frame, self.columns, self.plan, valid, shown, probs, self.skip_invalid)
@@ -292,13 +292,13 @@ def predict(checkpoint: str | os.PathLike, input_csv: str | os.PathLike, output_
     if columns.positions and not setting.relational:
         logger.warning("%s: a model trained with --setting %s does not use the known labels of the molecules it "
                        "predicts; they are only passed through", source, setting.name)
-    featurizer = ENCODERS[config.encoder].featurizer
+    inputs_of = partial(molecule_inputs, config=config, progress=False, cache=False, workers=workers)
     batch_size = batch_size or config.batch_size
-    support_set = (load_support(support_data, plan, model, featurizer, shots=shots, seed=seed, batch_size=batch_size,
-                                device=dev, workers=workers)
+    support_set = (load_support(support_data, plan, model, inputs_of, shots=shots, seed=seed, batch_size=batch_size,
+                                device=dev)
                    if support_data is not None else None)
-    predictor = Predictor(model, setting, plan, columns, support_set, featurizer, batch_size, dev,
-                          aux_ratio, torch.Generator().manual_seed(seed), skip_invalid, source, workers)
+    predictor = Predictor(model, setting, plan, columns, support_set, inputs_of, batch_size, dev,
+                          aux_ratio, torch.Generator().manual_seed(seed), skip_invalid, source)
     counts = {"rows": 0, "invalid": 0, "predicted": 0}
 
     def write(fh: IO[bytes]) -> None:

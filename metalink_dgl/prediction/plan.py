@@ -3,13 +3,13 @@ of a meta-trained model."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..data import MoleculeDataset, featurize
+from ..data import MoleculeDataset, MoleculeGraphs
 from ..data.scaling import LabelScaler
 from ..engine.block import Support, embed_support
 from ..errors import MetaLinkError, preview
@@ -138,14 +138,15 @@ def block_scaler(ckpt: dict, support: MoleculeDataset | None, *, source: str) ->
 
 
 @torch.no_grad()
-def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, featurizer: str, *, shots: int | None,
-                 seed: int, batch_size: int, device: torch.device, workers: int = 1) -> Support:
+def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink,
+                 inputs_of: Callable[[MoleculeDataset], MoleculeGraphs], *, shots: int | None, seed: int,
+                 batch_size: int, device: torch.device) -> Support:
     """The support molecules of ``dataset`` (its tasks are ``plan.new_tasks``), embedded once,
     ``batch_size`` at a time.
 
     With ``shots`` K, each new task shows K of its labelled molecules, drawn with ``seed``
-    (:func:`metalink_dgl.kg.draw_support`); by default every label of the file is shown. ``workers``
-    processes featurize them.
+    (:func:`metalink_dgl.kg.draw_support`); by default every label of the file is shown.
+    ``inputs_of`` featurizes them for the model (:func:`~metalink_dgl.engine.build.molecule_inputs`).
     """
     Y = torch.full((len(dataset), len(plan.names)), float("nan"))
     Y[:, plan.n_model:] = dense_tensor(dataset.Y)
@@ -153,7 +154,7 @@ def load_support(dataset: MoleculeDataset, plan: TaskPlan, model: MetaLink, feat
     chosen, shown = draw_support(Y, torch.arange(len(dataset)), plan.targets, shots,
                                  torch.Generator().manual_seed(seed), source=dataset.source, rows_name="molecules",
                                  targets_name="support")
-    graphs = featurize(dataset.subset(chosen.numpy()), featurizer, progress=False, cache=False, workers=workers)
+    graphs = inputs_of(dataset.subset(chosen.numpy()))
     model.eval()
     return embed_support(model, graphs, Y[chosen], torch.arange(len(chosen)), shown, batch_size=batch_size,
                          device=device)

@@ -76,3 +76,29 @@ def test_two_epochs_score_the_pairs_of_the_standard_setting(tmp_path):
         assert (run / name).read_text() == (tmp_path / "erm" / "seed_0" / name).read_text()
     assert metrics["test"]["n_pairs"] == erm_metrics["test"]["n_pairs"] > 0
     assert sorted(metrics["test"]["per_task"]) == sorted(erm_metrics["test"]["per_task"])
+
+
+def test_predict_with_a_chemprop_checkpoint_scores_chemprops_featurization(untrained_checkpoint, sider, tmp_path):
+    pytest.importorskip("chemprop")
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from metalink_dgl.engine import load_model
+    from metalink_dgl.prediction import predict
+
+    path = untrained_checkpoint("standard", model="chemprop", layers=0)
+    smiles = list(sider.smiles[:6])
+    (tmp_path / "in.csv").write_text("smiles\n" + "\n".join(smiles) + "\n")
+    predict(path, tmp_path / "in.csv", tmp_path / "out.csv", progress=False)
+    out = pd.read_csv(tmp_path / "out.csv")
+    probs = out[[f"{t}_prob" for t in sider.task_names]].to_numpy()
+    # the same model on chemprop's own inputs of those molecules, every task of every molecule
+    model = load_model(path)[0].eval()
+    with torch.no_grad():
+        z = model.embed(peer.ChempropInputs(smiles).batch(range(len(smiles))).to("cpu"))
+        rows, tasks = torch.meshgrid(torch.arange(len(smiles)), torch.arange(sider.n_tasks), indexing="ij")
+        logits = model.score_pairs(z, None, torch.arange(sider.n_tasks), rows.flatten(), tasks.flatten())
+    expected = torch.sigmoid(logits).reshape(len(smiles), -1).numpy()
+    np.testing.assert_allclose(probs, expected, atol=1e-6)
+    assert np.ptp(probs[:, 0]) > 0  # molecules are told apart

@@ -234,12 +234,12 @@ def test_the_input_is_streamed_in_chunks_of_whole_minibatches(tmp_path, sider, u
 
     sizes = []
 
-    def featurize(dataset, *args, **kwargs):
+    def molecule_inputs(dataset, *args, **kwargs):
         sizes.append(len(dataset))
         return real(dataset, *args, **kwargs)
 
-    real = prediction.featurize
-    monkeypatch.setattr(prediction, "featurize", featurize)
+    real = prediction.molecule_inputs
+    monkeypatch.setattr(prediction, "molecule_inputs", molecule_inputs)
     src = sider_input(tmp_path / "in.csv", sider, np.arange(50), sider.task_names[:2])
     predict(untrained_checkpoint(), src, tmp_path / "out.csv", batch_size=4, batches_per_chunk=3, device="cpu",
             progress=False)
