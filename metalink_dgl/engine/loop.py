@@ -31,7 +31,7 @@ def make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimi
     """``--optimizer``: Adam, or SGD with momentum 0.9 (the few-shot recipe), with ``--weight-decay``.
 
     Both use torch's multi-tensor (``foreach``) update, which torch picks by itself only on CUDA:
-    on CPU it gives the same parameters bit for bit in about 0.7 of the time of the per-tensor loop
+    on CPU it gives the same parameters bit for bit in 0.6 to 0.8 of the time of the per-tensor loop
     (``benchmarks/bench_epoch.py`` times the step).
     """
     if config.optimizer == "sgd":

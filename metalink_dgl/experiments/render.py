@@ -127,7 +127,7 @@ def _wall(seconds: float | None) -> str:
 
 def _epoch_time(cell: dict) -> str:
     """Median seconds per training epoch over the cell's seeds that recorded one (— if none did)."""
-    times = sorted(s["seconds_per_epoch"] for s in cell.get("per_seed", []) if s.get("seconds_per_epoch"))
+    times = [s["seconds_per_epoch"] for s in cell.get("per_seed", []) if s.get("seconds_per_epoch")]
     return MISSING if not times else f"{statistics.median(times):.1f} s"
 
 
