@@ -59,7 +59,7 @@ def task_correlation(model, data, draw: EvalDraw, rows: torch.Tensor, aux: torch
     return float(corr[np.triu_indices_from(corr, 1)].mean())
 
 
-def support_sizes(Y: torch.Tensor, draw: EvalDraw, train_rows: list[int], batch_size: int,
+def support_sizes(Y: torch.Tensor, draw: EvalDraw, train_rows: torch.Tensor | list[int], batch_size: int,
                   support_ratio: float) -> dict:
     """Median over tasks of the labelled and positive support rows a new task shows: at test (the
     held-out tasks of ``draw``), and in an average training episode (a seen task, on the
