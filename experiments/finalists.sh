@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 metalink-dgl experiment experiments/configs/ablations.yaml "$@"
+# the support prototype init (a finalist of the meta screening), meta settings only
+for dataset in sider tox21 toxcast; do
+  metalink-dgl experiment experiments/configs/table1.yaml --methods "MetaLink (prototype)" \
+    --datasets "$dataset" --settings meta,relational-meta "$@"
+done
 for method in "MetaLink (source)" "MetaLink (attention)"; do
   for cell in sider:relational,meta,relational-meta tox21:relational toxcast:relational \
               tox21:meta,relational-meta toxcast:meta,relational-meta; do
