@@ -94,7 +94,7 @@ def diagnose(checkpoint: str) -> dict:
     return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "model": config.model,
             "layers": config.layers, "aggregate": config.aggregate, "label_term": config.label_term,
             "new_task_init": config.new_task_init, "edge_pred": config.edge_pred, "batch_size": config.batch_size,
-            "heldout_tasks": config.heldout_tasks,
+            "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
             "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
             **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio),
@@ -121,6 +121,7 @@ def render(records: list[dict], command: str, prov: dict) -> str:
         layer = [k for k in ("aggregate", "label_term", "new_task_init", "edge_pred")
                  if r["model"] == "metalink" and r[k] not in (None, "mean", "shared", "ones", "dot")]
         options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks"] if r[k] not in (None, "random"))
+        options = ", ".join(filter(None, [options, "episode_heads" if r.get("episode_heads") else ""]))
         default = "(eq. 3)" if r["model"] == "metalink" else ""
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or default} | {r['layers']} | "
                      f"{r['batch_size']} | {100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "
