@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 metalink-dgl experiment experiments/configs/ablations.yaml "$@"
-# the support prototype init (a finalist of the meta screening), meta settings only
+# the support prototype init (a finalist of the meta screening), in the two meta settings
 for dataset in sider tox21 toxcast; do
   metalink-dgl experiment experiments/configs/table1.yaml --methods "MetaLink (prototype)" \
     --datasets "$dataset" --settings meta,relational-meta "$@"
