@@ -72,6 +72,13 @@ class EpochRun:
         self.optimizer = make_optimizer(self.model.parameters(), config, config.lr)
         self.generator = torch.Generator().manual_seed(seed)
 
+    def epoch(self, data, rows: torch.Tensor, seen: torch.Tensor, device: torch.device) -> float:
+        """Seconds of one library epoch (:func:`train_epoch`) over ``rows`` of ``data``."""
+        start = time.perf_counter()
+        train_epoch(self.model, data.inputs, data.Y, rows, self.setting, seen, self.config, self.optimizer,
+                    self.generator, device, progress=False)
+        return time.perf_counter() - start
+
 
 def profiled_epoch(run: EpochRun, data, rows: torch.Tensor, seen: torch.Tensor, device: torch.device) -> dict:
     """``train_epoch``'s loop with a timer around each stage; returns seconds per stage and counts."""
@@ -146,10 +153,7 @@ def bench_dataset(name: str, args, device: torch.device) -> dict:
     for i in range(args.rounds):
         for key in (MODELS if i % 2 == 0 else MODELS[::-1]):  # ABBA: neither model always runs first
             run = runs[key]
-            start = time.perf_counter()
-            train_epoch(run.model, data.inputs, data.Y, rows, run.setting, seen, run.config, run.optimizer,
-                        run.generator, device, progress=False)
-            epoch_s[key].append(time.perf_counter() - start)
+            epoch_s[key].append(run.epoch(data, rows, seen, device))
             profiles[key].append(profiled_epoch(run, data, rows, seen, device))
             print(f"  {name} round {i + 1}/{args.rounds} {key}: epoch {epoch_s[key][-1]:.2f} s, "
                   f"profiled {profiles[key][-1]['total_s']:.2f} s", file=sys.stderr, flush=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -31,7 +30,6 @@ from benchrecord import add_common_arguments, finish, provenance_fields, start
 
 from metalink_dgl.data import make_split
 from metalink_dgl.engine import TrainConfig, prepare_data
-from metalink_dgl.engine.multitask import train_epoch
 
 MODELS = {"ERM": dict(setting="standard", layers=0), "MetaLink": dict(setting="relational", layers=2),
           "DMPNN (chemprop)": dict(setting="standard", layers=0, model="chemprop")}
@@ -47,20 +45,13 @@ def bench_dataset(name: str, args, device: torch.device) -> dict:
     seen = torch.ones(n_tasks, dtype=torch.bool)
     runs = {key: EpochRun(cfg, n_tasks, args.seed, device) for key, cfg in configs.items()}
 
-    def epoch(key: str, rows: torch.Tensor) -> float:
-        run, data = runs[key], datas[key]
-        start = time.perf_counter()
-        train_epoch(run.model, data.inputs, data.Y, rows, run.setting, seen, run.config, run.optimizer,
-                    run.generator, device, progress=False)
-        return time.perf_counter() - start
-
     for key in MODELS:  # warm-up
-        epoch(key, rows[: args.warmup_batches * args.batch_size])
+        runs[key].epoch(datas[key], rows[: args.warmup_batches * args.batch_size], seen, device)
     times: dict[str, list[float]] = {key: [] for key in MODELS}
     order = list(MODELS)
     for i in range(args.rounds):
         for key in order if i % 2 == 0 else order[::-1]:
-            times[key].append(epoch(key, rows))
+            times[key].append(runs[key].epoch(datas[key], rows, seen, device))
             print(f"  {name} round {i + 1}/{args.rounds} {key}: {times[key][-1]:.2f} s", file=sys.stderr, flush=True)
     med = {key: statistics.median(t) for key, t in times.items()}
     return {"dataset": name, "molecules": len(datas["ERM"].dataset), "tasks": n_tasks, "train_rows": len(rows),
