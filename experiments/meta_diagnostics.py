@@ -27,6 +27,7 @@ import torch
 
 from metalink_dgl.engine import Block, embed_support, forward_block, load_model, prepare_data, score_rows
 from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.experiments.stats import machine_line
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 from metalink_dgl.kg import EvalDraw, get_setting
 from metalink_dgl.metrics import METRICS
@@ -103,11 +104,9 @@ def diagnose(checkpoint: str) -> dict:
 
 def render(records: list[dict], command: str, prov: dict) -> str:
     """The Markdown table of :func:`diagnose`'s records."""
-    m = prov["machine"]
     lines = ["# Do new task nodes read their support labels?", "",
-             f"Written by `{command}` at commit `{prov['commit']}` ({m['platform']}, {m['cpu_count']} CPUs, torch "
-             f"{m['torch']}, dgl {m['dgl']}); do not edit. Each checkpoint's own test draw: test ROC-AUC x100 with "
-             "the support labels as shown, and with every shown support label flipped; a model that builds its new "
+             f"Written by `{command}` at commit `{prov['commit']}` ({machine_line(prov['machine'])}); do not edit. "
+             "Each checkpoint's own test draw: test ROC-AUC x100 with the support labels as shown, and with every shown support label flipped; a model that builds its new "
              "tasks from the support falls below chance when the support says the opposite, one that ignores it "
              "scores the same. Correlation: the mean Pearson correlation between the held-out tasks' logit columns "
              "over one block of test molecules (near 1: one ranking of the molecules for every new task). Support "
