@@ -106,7 +106,8 @@ def render(records: list[dict], command: str, prov: dict) -> str:
     """The Markdown table of :func:`diagnose`'s records."""
     lines = ["# Do new task nodes read their support labels?", "",
              f"Written by `{command}` at commit `{prov['commit']}` ({machine_line(prov['machine'])}); do not edit. "
-             "Each checkpoint's own test draw: test ROC-AUC x100 with the support labels as shown, and with every shown support label flipped; a model that builds its new "
+             "Each checkpoint's own test draw: test ROC-AUC x100 with the support labels as shown, and with every "
+             "shown support label flipped; a model that builds its new "
              "tasks from the support falls below chance when the support says the opposite, one that ignores it "
              "scores the same. Correlation: the mean Pearson correlation between the held-out tasks' logit columns "
              "over one block of test molecules (near 1: one ranking of the molecules for every new task). Support "
