@@ -98,6 +98,11 @@ class TrainConfig:
                                 "its labelled training examples, or all if it has fewer; fewshot: support images "
                                 "per class, K.")
     support_ratio: float = _option(0.5, "Fraction of a training minibatch used as support in meta episodes.")
+    episode_shots: int | None = _option(None, "Meta settings: each training episode's target tasks show up to K "
+                                        "labelled support rows drawn from the whole training fold, as at test "
+                                        "(--shots), instead of the minibatch's --support-ratio half; every "
+                                        "minibatch row is then a query. Support embeddings are refreshed once "
+                                        "per epoch (no gradient).")
     episode_heads: bool = _option(False, "Meta settings: each training episode makes only a random --heldout-ratio "
                                   "of the seen tasks new; the others keep their learned heads and are queried too "
                                   "(adds a standard multi-task loss).")
@@ -214,6 +219,10 @@ class TrainConfig:
             (not self.episode_heads or (meta and self.kind != "fewshot" and self.model == "metalink"),
              "--episode-heads changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
+            (self.episode_shots is None or (meta and self.kind != "fewshot" and self.model == "metalink"),
+             "--episode-shots changes MetaLink's training episodes in --setting meta and relational-meta"),
+            (self.episode_shots is None or self.episode_shots >= 1,
+             f"--episode-shots {self.episode_shots} must be at least 1"),
             (self.model in MODELS or self.model in PEERS,
              f"--model {self.model!r} is not one of {', '.join((*MODELS, *PEERS))}"),
             (self.model not in PEERS or (self.setting == "standard" and self.kind == "molecules"),

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..data.scaling import LabelScaler
 from ..errors import MetaLinkError
 from ..kg.eval_draw import EvalDraw
-from ..kg.masks import Masks, training_masks
+from ..kg.masks import Masks, draw_episode
 from ..kg.settings import Setting, get_setting
 from .block import Block, as_rows, forward_block
 from .build import Prepared
@@ -27,6 +27,7 @@ from .evaluate import evaluate
 from .loader import batch_inputs, epoch_key
 from .loss import label_loss, shard_loss
 from .seed import SeedJob
+from .support_bank import SupportBank
 
 
 class BlockStep(torch.nn.Module):
@@ -41,11 +42,15 @@ class BlockStep(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x, Y: torch.Tensor, masks: Masks,
-                continuous: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``x``: encoder input of the B rows (on the model's device); ``Y`` (B, T) and ``masks`` as
-        :class:`Block`. Returns :func:`forward_block`'s logits (Q,), rows and tasks (Q,)."""
-        return forward_block(self.model, Block(self.model.embed(x), Y, masks, continuous))
+    def forward(self, x, Y: torch.Tensor, masks: Masks, continuous: torch.Tensor | None = None,
+                support_z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x``: encoder input of the B rows (on the model's device); ``support_z`` (S, D): embeddings
+        of S support rows placed before them (``--episode-shots``), if any; ``Y`` (S + B, T) and
+        ``masks`` as :class:`Block`. Returns :func:`forward_block`'s logits (Q,), rows and tasks (Q,)."""
+        z = self.model.embed(x)
+        if support_z is not None:
+            z = torch.cat([support_z, z])
+        return forward_block(self.model, Block(z, Y, masks, continuous))
 
 
 def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Tensor, setting: Setting,
@@ -60,20 +65,25 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
     the continuous tasks (None: all binary). The minibatch masks are those of
     ``model.training_setting(setting)`` (the setting itself for MetaLink; Baseline++ trains a
     plain classifier on the seen tasks). ``step`` is ``BlockStep(model)``, DDP-wrapped in a
-    data-parallel run.
+    data-parallel run. With ``config.episode_shots`` (meta settings) each episode's support set
+    is drawn from all of ``rows`` (:class:`~metalink_dgl.engine.support_bank.SupportBank`,
+    embedded once at the epoch's start) and every minibatch row is a query.
 
     With W ranks (:mod:`.distributed`) a minibatch is ``W * batch_size`` rows: every rank draws
     the same order and the same masks from ``generator`` (so every rank skips the same
     minibatches and the generators stay equal), the order is padded with its own first rows to
     whole minibatches (every rank takes the same number of steps; the padded rows are trained
     twice that epoch), and rank ``r`` embeds the ``r``-th ``batch_size`` rows, builds their
-    knowledge graph and backpropagates its share of the minibatch loss
-    (:func:`~metalink_dgl.engine.loss.shard_loss`).
+    knowledge graph (after the episode's support rows, if drawn from ``rows``) and backpropagates
+    its share of the minibatch loss (:func:`~metalink_dgl.engine.loss.shard_loss`).
     """
     world = World.current()
     step = BlockStep(model) if step is None else step
     model.train()
     setting = model.training_setting(setting)
+    bank = (SupportBank.embed(model, inputs, Y, rows, shots=config.episode_shots, batch_size=config.batch_size,
+                              device=device, source="--episode-shots")
+            if config.episode_shots is not None and setting.meta else None)
     order = rows[torch.randperm(len(rows), generator=generator)]
     size = config.batch_size * world.size
     if world.size > 1:
@@ -89,14 +99,20 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
         if len(batch) < 2:  # batch norm needs two examples
             continue
         Yb = Y[batch]
-        masks = training_masks(Yb, setting, seen, aux_ratio=config.aux_ratio, heldout_ratio=config.heldout_ratio,
-                               support_ratio=config.support_ratio, generator=generator,
+        episode = draw_episode(len(batch), setting, seen, aux_ratio=config.aux_ratio,
+                               heldout_ratio=config.heldout_ratio, generator=generator,
+                               support_ratio=None if bank is not None else config.support_ratio,
                                episode_heads=config.episode_heads)
+        support = None if bank is None else bank.draw(episode.targets, batch, generator)
+        masks = episode.masks(Yb, setting, None if support is None else support.Y)
         if not masks.queried.any():
             continue
-        mine = Masks(masks.revealed[part], masks.queried[part], masks.new_tasks)
-        logits, r, t = step(load().to(device), Yb[part], mine, continuous)
-        target, kinds = Yb[part][r, t].to(device), None if continuous is None else continuous[t].to(device)
+        S = 0 if support is None else len(support)
+        Yb = Yb if support is None else torch.cat([support.Y, Yb])
+        keep = torch.cat([torch.arange(S), S + torch.arange(len(batch))[part]])  # the support, then my rows
+        mine = Masks(masks.revealed[keep], masks.queried[keep], masks.new_tasks)
+        logits, r, t = step(load().to(device), Yb[keep], mine, continuous, None if support is None else support.z)
+        target, kinds = Yb[keep][r, t].to(device), None if continuous is None else continuous[t].to(device)
         if world.size == 1:
             loss, pairs = label_loss(logits, target, kinds), len(r)
             reported = float(loss)

@@ -1,13 +1,13 @@
 """The knowledge graph of a minibatch: its schema, the four settings as masks, the graph itself,
 and the fixed evaluation draw.
 
-    settings.SETTINGS -> masks.make_masks / training_masks -> build.build_knowledge_graph
+    settings.SETTINGS -> masks.make_masks / draw_episode / training_masks -> build.build_knowledge_graph
     eval_draw.EvalDraw: the seeded held-out tasks, support rows and auxiliary pairs of a split
 """
 
 from .build import build_knowledge_graph, revealed_matrix
 from .eval_draw import EvalDraw, draw_support
-from .masks import Masks, draw_aux, draw_known, make_masks, training_masks
+from .masks import Episode, Masks, draw_aux, draw_episode, draw_known, make_masks, training_masks
 from .schema import (
     DATA,
     LABEL,
@@ -27,6 +27,6 @@ __all__ = [
     "encode_labels", "decode_labels",
     "build_knowledge_graph", "revealed_matrix",
     "Setting", "SETTINGS", "HELDOUT_PICKS", "get_setting", "check_aux_ratio", "split_tasks",
-    "Masks", "make_masks", "training_masks", "draw_aux", "draw_known",
+    "Masks", "make_masks", "Episode", "draw_episode", "training_masks", "draw_aux", "draw_known",
     "EvalDraw", "draw_support",
 ]

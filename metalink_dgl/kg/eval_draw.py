@@ -107,7 +107,7 @@ class EvalDraw:
 def draw_support(Y: LabelMatrix, rows: torch.Tensor, targets: torch.Tensor, shots: int | None,
                  generator: torch.Generator,
                  *, source: str, rows_name: str = "training molecules",
-                 targets_name: str = "held-out") -> tuple[torch.Tensor, torch.Tensor]:
+                 targets_name: str = "held-out", announce: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded K-shot support set: for each target task, ``shots`` random rows among ``rows``
     labelled on it, or all of them if it has fewer (sparse assays; one log line says how many).
 
@@ -128,6 +128,9 @@ def draw_support(Y: LabelMatrix, rows: torch.Tensor, targets: torch.Tensor, shot
     generator : torch.Generator
     source, rows_name, targets_name : str
         File, kind of rows and kind of tasks, for the messages.
+    announce : bool
+        Log how many target tasks have fewer than ``shots`` labelled rows (off for the draws of
+        every training step).
 
     Returns
     -------
@@ -151,13 +154,14 @@ def draw_support(Y: LabelMatrix, rows: torch.Tensor, targets: torch.Tensor, shot
     picked = labelled
     if shots is not None:
         short, empty = targets & (counts < shots), targets & (counts == 0)
-        if bool(short.any()):
+        if announce and bool(short.any()):
             log.info("%s: %d of the %d %s tasks have fewer than --shots %d labelled %s and use all of theirs%s",
                      source, int(short.sum()), int(targets.sum()), targets_name, shots, rows_name,
                      f" ({int(empty.sum())} have none)" if bool(empty.any()) else "")
-        scores = torch.rand(len(rows), generator=generator)[:, None].repeat(1, labelled.shape[1])  # one row order
-        scores[~labelled] = 2.0  # after every labelled row of the column
-        picked = (scores.argsort(dim=0).argsort(dim=0) < shots) & labelled
+        order = torch.rand(len(rows), generator=generator).argsort(stable=True)  # one row order for every task
+        ranked = labelled[order]
+        picked = torch.empty_like(labelled)
+        picked[order] = ranked & (ranked.cumsum(dim=0) <= shots)  # each column's first `shots` labelled rows
     keep = picked.any(dim=1)
     order = rows[keep].argsort()
     shown = torch.zeros(int(keep.sum()), len(targets), dtype=torch.bool)

@@ -22,6 +22,10 @@ so that::
     queried  = observed & (query x targets) & ~aux
     new      = meta & targets
 
+In training, :func:`draw_episode` draws these ingredients for a minibatch; its support rows may
+instead come from outside the minibatch (``--episode-shots``), placed before its rows, which are
+then all query rows (:meth:`Episode.masks`).
+
 A fourth, optional ingredient is for meta training only: ``heads`` (T,), seen tasks that keep
 their learned head and are queried on every row that does not reveal them
 (``queried |= observed & heads & ~revealed``; ``--episode-heads``).
@@ -103,27 +107,72 @@ def make_masks(
     return Masks(revealed=revealed, queried=queried, new_tasks=targets & setting.meta)
 
 
-def training_masks(
-    Y: torch.Tensor,
+@dataclass
+class Episode:
+    """The random choices of one training minibatch of B rows (a simulated episode in the meta settings).
+
+    Attributes
+    ----------
+    targets : BoolTensor, (T,)
+        Tasks of interest: all seen tasks, or in relational-meta (and with ``episode_heads``) a
+        random ``heldout_ratio`` of them; new (ones-initialised) tasks in the meta settings.
+    support : BoolTensor, (B,) or None
+        Rows of the minibatch that show their target labels (meta settings, unless the
+        support rows come from outside the minibatch: :meth:`masks`).
+    heads : BoolTensor, (T,) or None
+        Seen tasks that keep their learned heads (``episode_heads``).
+    aux : BoolTensor, (B, T)
+        Auxiliary pairs of the rows (relational settings; revealed on query rows).
+    """
+
+    targets: torch.Tensor
+    support: torch.Tensor | None
+    heads: torch.Tensor | None
+    aux: torch.Tensor
+
+    def masks(self, Y: torch.Tensor, setting: Setting, support_Y: torch.Tensor | None = None) -> Masks:
+        """The masks of the minibatch's labels ``Y`` (B, T).
+
+        With ``support_Y`` (S, T) (labels of S support rows from outside the minibatch, NaN where
+        not shown), the masks are those of the S + B rows of ``cat([support_Y, Y])``: the support
+        rows first, then the B minibatch rows, every one a query row.
+        """
+        device = Y.device
+        support, aux = self.support, self.aux
+        if support_Y is not None:
+            S = support_Y.shape[0]
+            Y = torch.cat([support_Y.to(device), Y])
+            support = torch.arange(S + len(aux)) < S
+            aux = torch.cat([torch.zeros(S, aux.shape[1], dtype=torch.bool), aux])
+        return make_masks(Y, setting, targets=self.targets.to(device), aux=aux.to(device),
+                          support=None if support is None else support.to(device),
+                          heads=None if self.heads is None else self.heads.to(device))
+
+
+def draw_episode(
+    n_rows: int,
     setting: Setting,
     seen: torch.Tensor,
     *,
     aux_ratio: float,
     heldout_ratio: float,
-    support_ratio: float,
+    support_ratio: float | None,
     generator: torch.Generator,
     episode_heads: bool = False,
-) -> Masks:
-    """Masks of one training minibatch (a simulated episode in the meta settings).
+) -> Episode:
+    """Draw the targets, support rows and auxiliary pairs of one training minibatch of ``n_rows`` rows.
 
     Only seen tasks ever take part, so held-out labels cannot reach a training graph.
 
-    * standard: every observed label of a seen task is queried;
+    * standard: every seen task is a target, nothing is revealed;
     * relational: each row reveals a fresh random ``aux_ratio`` of the tasks (paper Alg. 2);
     * meta: a random ``support_ratio`` of the rows is support; every seen task is a new
       (ones-initialised) target, revealed on support rows and queried on the others (Alg. 3);
     * relational-meta: as meta, but only a random ``heldout_ratio`` of the seen tasks are
       targets; query rows reveal a random ``aux_ratio`` of the remaining seen tasks (Alg. 1).
+
+    With ``support_ratio=None`` (meta settings) no row of the minibatch is support: the support
+    rows come from elsewhere (:meth:`Episode.masks`, ``--episode-shots``).
 
     With ``episode_heads`` (meta settings), meta also makes only a random ``heldout_ratio`` of
     the seen tasks targets, and in both meta settings the other seen tasks keep their learned
@@ -132,25 +181,26 @@ def training_masks(
 
     Parameters
     ----------
-    Y : Tensor, (B, T)
     seen : BoolTensor, (T,)
     """
-    B = Y.shape[0]
     targets = seen.clone()
     support = heads = None
     if setting.meta:
-        support = torch.rand(B, generator=generator) < support_ratio
+        if support_ratio is not None:
+            support = torch.rand(n_rows, generator=generator) < support_ratio
         if setting.relational or episode_heads:
             targets = seen & (_random_subset(seen, heldout_ratio, generator))
         if episode_heads:
-            heads = (seen & ~targets).to(Y.device)
-    aux = (
-        draw_aux(seen & ~(targets & setting.meta), B, aux_ratio, generator)
-        if setting.relational
-        else torch.zeros_like(Y, dtype=torch.bool)
-    )
-    return make_masks(Y, setting, targets=targets.to(Y.device), aux=aux.to(Y.device),
-                      support=None if support is None else support.to(Y.device), heads=heads)
+            heads = seen & ~targets
+    aux = (draw_aux(seen & ~(targets & setting.meta), n_rows, aux_ratio, generator) if setting.relational
+           else torch.zeros(n_rows, len(seen), dtype=torch.bool))
+    return Episode(targets, support, heads, aux)
+
+
+def training_masks(Y: torch.Tensor, setting: Setting, seen: torch.Tensor, **episode) -> Masks:
+    """Masks of one training minibatch ``Y`` (B, T): :func:`draw_episode`'s choices
+    (keyword arguments as there) applied to its labels."""
+    return draw_episode(Y.shape[0], setting, seen, **episode).masks(Y, setting)
 
 
 def _random_subset(pool: torch.Tensor, ratio: float, generator: torch.Generator) -> torch.Tensor:

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.kg import SETTINGS, draw_aux, get_setting, make_masks, split_tasks, training_masks
+from metalink_dgl.kg import SETTINGS, draw_aux, draw_episode, get_setting, make_masks, split_tasks, training_masks
 
 N, T = 200, 20
 
@@ -114,3 +114,25 @@ def test_heldout_last_is_the_last_columns_for_every_seed():
     assert not torch.equal(split_tasks(27, 0.2, 0), split_tasks(27, 0.2, 1))  # random differs by seed
     with pytest.raises(MetaLinkError, match="--heldout-tasks 'first'"):
         split_tasks(27, 0.2, 0, "first")
+
+
+@pytest.mark.parametrize("setting", ["meta", "relational-meta"])
+def test_support_from_outside_the_minibatch_comes_first_and_every_minibatch_row_is_a_query(setting):
+    held = split_tasks(T, 0.2, seed=0)
+    s = SETTINGS[setting]
+    Y = _labels()
+    episode = draw_episode(N, s, ~held, aux_ratio=0.2, heldout_ratio=0.2, support_ratio=None,
+                           generator=torch.Generator().manual_seed(0))
+    assert episode.support is None
+    support_Y = _labels(seed=1)[:30]
+    support_Y[:, ~episode.targets] = float("nan")  # a support row shows only its target labels
+    m = episode.masks(Y, s, support_Y)
+    assert m.revealed.shape == (30 + N, T)
+    # the support rows reveal every label they show and are never scored
+    assert torch.equal(m.revealed[:30], ~torch.isnan(support_Y)) and not m.queried[:30].any()
+    # every minibatch row is a query row: its target labels are queried, never revealed
+    targets = episode.targets
+    assert not m.revealed[30:][:, targets].any()
+    assert torch.equal(m.queried[30:][:, targets], ~torch.isnan(Y[:, targets]) & ~episode.aux[:, targets])
+    assert not m.revealed[:, held].any() and not m.queried[:, held].any()
+    assert torch.equal(m.new_tasks, targets) and s.relational == bool(m.revealed[30:].any())
