@@ -27,9 +27,10 @@ def _config(tmp_path, name="run", **kw) -> TrainConfig:
                           "heldout_tasks": "last", **FAST, **kw})
 
 
-@pytest.mark.parametrize("setting", ["standard", "relational", "meta", "relational-meta"])
-def test_every_setting_trains_on_continuous_labels_and_reports_regression_metrics(tmp_path, setting):
-    summary = train(_config(tmp_path, setting=setting, shots=64), progress=False)
+@pytest.mark.parametrize(("setting", "extra"), [(s, {}) for s in ("standard", "relational", "meta", "relational-meta")]
+                         + [("meta", dict(episode_shots=16))])  # support drawn from the training fold
+def test_every_setting_trains_on_continuous_labels_and_reports_regression_metrics(tmp_path, setting, extra):
+    summary = train(_config(tmp_path, setting=setting, shots=64, **extra), progress=False)
     metrics = json.loads((tmp_path / "run" / "seed_0" / "metrics.json").read_text())
     assert summary["metric"] == metrics["metric"] == "r2"
     test = metrics["test"]
