@@ -61,18 +61,24 @@ def task_correlation(model, data, draw: EvalDraw, rows: torch.Tensor, aux: torch
 
 
 def support_sizes(Y: torch.Tensor, draw: EvalDraw, train_rows: torch.Tensor | list[int], batch_size: int,
-                  support_ratio: float) -> dict:
+                  support_ratio: float, episode_shots: int | None = None) -> dict:
     """Median over tasks of the labelled and positive support rows a new task shows: at test (the
     held-out tasks of ``draw``), and in an average training episode (a seen task, on the
-    ``support_ratio`` of a ``batch_size``-row minibatch of ``train_rows``)."""
+    ``support_ratio`` of a ``batch_size``-row minibatch of ``train_rows``; with ``episode_shots``
+    K, up to K of its labelled training rows, positives in the task's proportion)."""
     shown = draw.support_shown[:, draw.heldout]
     positive = shown & (Y[draw.support][:, draw.heldout] > 0.5)
     seen = Y[train_rows][:, ~draw.heldout]
-    per_row = support_ratio * batch_size / len(train_rows)
+    labelled, positives = (~seen.isnan()).sum(0).float(), (seen > 0.5).sum(0).float()
+    if episode_shots is None:
+        per_row = support_ratio * batch_size / len(train_rows)
+        episode, episode_positive = per_row * labelled, per_row * positives
+    else:
+        episode = labelled.clamp(max=episode_shots)
+        episode_positive = positives * episode / labelled.clamp(min=1)
     return {"test_support": float(shown.sum(0).float().median()),
             "test_support_positive": float(positive.sum(0).float().median()),
-            "episode_support": per_row * float((~seen.isnan()).sum(0).float().median()),
-            "episode_support_positive": per_row * float((seen > 0.5).sum(0).float().median())}
+            "episode_support": float(episode.median()), "episode_support_positive": float(episode_positive.median())}
 
 
 def diagnose(checkpoint: str) -> dict:
@@ -98,7 +104,9 @@ def diagnose(checkpoint: str) -> dict:
             "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
             "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
-            **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio),
+            "episode_shots": config.episode_shots,
+            **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio,
+                            config.episode_shots),
             "correlation": task_correlation(model, data, draw, rows, draw.aux["test"][:len(rows)], setting)}
 
 
@@ -112,7 +120,8 @@ def render(records: list[dict], command: str, prov: dict) -> str:
              "scores the same. Correlation: the mean Pearson correlation between the held-out tasks' logit columns "
              "over one block of test molecules (near 1: one ranking of the molecules for every new task). Support "
              "per new task (median over tasks, labelled / positive rows): at test, and in an average training "
-             "episode (the support half of one minibatch). heldout_tasks=last: the authors' held-out tasks (the last "
+             "episode (the support half of one minibatch; with episode_shots K, up to K labelled training rows). "
+             "heldout_tasks=last: the authors' held-out tasks (the last "
              "20% of the columns), not a seeded random 20%.", "",
              "| dataset | setting | model | options | L | batch | test | flipped support | test − flipped | "
              "correlation | support at test | support in training |",
@@ -121,7 +130,8 @@ def render(records: list[dict], command: str, prov: dict) -> str:
         layer = [k for k in ("aggregate", "label_term", "new_task_init", "edge_pred")
                  if r["model"] == "metalink" and r[k] not in (None, "mean", "shared", "ones", "dot")]
         options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks"] if r[k] not in (None, "random"))
-        options = ", ".join(filter(None, [options, "episode_heads" if r.get("episode_heads") else ""]))
+        options = ", ".join(filter(None, [options, "episode_heads" if r.get("episode_heads") else "",
+                                          f"episode_shots={r['episode_shots']}" if r.get("episode_shots") else ""]))
         default = "(eq. 3)" if r["model"] == "metalink" else ""
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or default} | {r['layers']} | "
                      f"{r['batch_size']} | {100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "

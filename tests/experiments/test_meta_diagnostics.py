@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from metalink_dgl.checkpoint import load_checkpoint
@@ -74,3 +75,7 @@ def test_support_sizes_at_test_and_in_a_training_episode():
     # seen tasks 0 and 1 on the 4 training rows: labelled 4 and 3 (median 3 by torch's lower median),
     # positive 2 and 1; an episode shows 0.5 * 2 / 4 of the training rows
     assert sizes["episode_support"] == 0.25 * 3 and sizes["episode_support_positive"] == 0.25 * 1
+    # --episode-shots 2: min(2, labelled) = 2 and 2 rows, positives 2 * 2/4 and 1 * 2/3 (lower median of each)
+    shots = _script().support_sizes(Y, draw, [0, 1, 2, 4], batch_size=2, support_ratio=0.5, episode_shots=2)
+    assert shots["test_support"] == 2 and shots["episode_support"] == 2
+    assert shots["episode_support_positive"] == pytest.approx(2 / 3)
