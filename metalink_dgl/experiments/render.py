@@ -40,11 +40,21 @@ def render(results: dict, image_prefix: str = "") -> str:
     return "\n".join([*_header(results), *body(results, image_prefix)]).rstrip() + "\n"
 
 
+def _made_by(commands: list[str], source: str, shown: int = 3) -> str:
+    """The clause naming the commands that trained the runs: the first ``shown`` of them, and how
+    many more ``source`` lists (a grid finished over many sessions has dozens)."""
+    if not commands:
+        return ""
+    named = ", ".join(f"`{c}`" for c in commands[:shown])
+    more = len(commands) - shown
+    return f"; the runs were made by {named}" + (f" and {more} more (`run_commands` in {source})" if more > 0 else "")
+
+
 def _header(r: dict) -> list[str]:
     runs = r["runs"]
     machines = "; ".join(map(machine_line, r["machines"])) or "none yet"
     grid = r["grid"]
-    made_by = f"; the runs were made by {', '.join(f'`{c}`' for c in r['run_commands'])}" if r["run_commands"] else ""
+    made_by = _made_by(r["run_commands"], f"{r['experiment']}.json")
     lines = [
         f"# {r['title']}", "",
         f"Rendered by `metalink-dgl report` from `{r['experiment']}.json` (do not edit), which "

@@ -125,6 +125,18 @@ def test_markdown_is_rendered_from_the_json_alone(write_config, tmp_path):
     assert "### A table" in text and "#### sider" in text and "12.3 ± 3.5" in text
 
 
+def test_the_header_names_the_first_three_grid_commands_and_counts_the_rest(write_config, tmp_path):
+    exp = _fake_grid(write_config, tmp_path)
+    data = collect(exp, tmp_path / "runs")
+    data["run_commands"] = [f"metalink-dgl experiment tab.yaml --datasets d{i}" for i in range(5)]
+    header = render(data).split("\n\n")[1]
+    assert "`metalink-dgl experiment tab.yaml --datasets d2` and 2 more (`run_commands` in tab.json)" in header
+    assert "d3" not in header
+    data["run_commands"] = data["run_commands"][:1]
+    assert render(data).split("\n\n")[1].endswith("the runs were made by `metalink-dgl experiment tab.yaml "
+                                                   "--datasets d0`.")
+
+
 def test_experiment_report_only_needs_partial_while_runs_are_missing(write_config, tmp_path):
     _fake_grid(write_config, tmp_path)
     args = ["experiment", str(tmp_path / "configs" / "tab.yaml"), "--runs", str(tmp_path / "runs"),
