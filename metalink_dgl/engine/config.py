@@ -21,6 +21,8 @@ IMAGE_DATASETS = ("coco", "fewshot")
 #: ``--split`` kinds: the molecular splitters plus ``official`` (COCO's train/val files).
 SPLIT_KINDS = ("scaffold", "random", "official")
 OPTIMIZERS = ("adam", "sgd")
+#: ``--episode-embed``: when the support rows of ``--episode-shots`` episodes are embedded.
+EPISODE_EMBEDS = ("epoch", "step")
 #: ``--dataset`` of the commands that read molecules; ``train`` also reads the image datasets.
 MOLECULE_DATASETS_HELP = ("Bundled dataset name (tox21, sider, toxcast, adme) or a path to a CSV of SMILES + task "
                           "columns")
@@ -101,8 +103,11 @@ class TrainConfig:
     episode_shots: int | None = _option(None, "Meta settings: each training episode's target tasks show up to K "
                                         "labelled support rows drawn from the whole training fold, as at test "
                                         "(--shots), instead of the minibatch's --support-ratio half; every "
-                                        "minibatch row is then a query. Support embeddings are refreshed once "
-                                        "per epoch (no gradient).")
+                                        "minibatch row is then a query.")
+    episode_embed: str = _option("epoch", "With --episode-shots: embed the support rows once per epoch for the "
+                                 "whole training fold (eval mode, as at test) or at every step with the current "
+                                 "model in training mode (costs S forward passes a step); no gradient either way.",
+                                 choices=EPISODE_EMBEDS)
     episode_heads: bool = _option(False, "Meta settings: each training episode makes only a random --heldout-ratio "
                                   "of the seen tasks new; the others keep their learned heads and are queried too "
                                   "(adds a standard multi-task loss).")
@@ -223,6 +228,8 @@ class TrainConfig:
              "--episode-shots changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.episode_shots is None or self.episode_shots >= 1,
              f"--episode-shots {self.episode_shots} must be at least 1"),
+            (self.episode_embed in EPISODE_EMBEDS,
+             f"--episode-embed {self.episode_embed!r} is not one of {', '.join(EPISODE_EMBEDS)}"),
             (self.model in MODELS or self.model in PEERS,
              f"--model {self.model!r} is not one of {', '.join((*MODELS, *PEERS))}"),
             (self.model not in PEERS or (self.setting == "standard" and self.kind == "molecules"),

@@ -67,7 +67,7 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
     plain classifier on the seen tasks). ``step`` is ``BlockStep(model)``, DDP-wrapped in a
     data-parallel run. With ``config.episode_shots`` (meta settings) each episode's support set
     is drawn from all of ``rows`` (:class:`~metalink_dgl.engine.support_bank.SupportBank`,
-    embedded once at the epoch's start) and every minibatch row is a query.
+    embedded as ``config.episode_embed`` says) and every minibatch row is a query.
 
     With W ranks (:mod:`.distributed`) a minibatch is ``W * batch_size`` rows: every rank draws
     the same order and the same masks from ``generator`` (so every rank skips the same
@@ -81,8 +81,8 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
     step = BlockStep(model) if step is None else step
     model.train()
     setting = model.training_setting(setting)
-    bank = (SupportBank.embed(model, inputs, Y, rows, shots=config.episode_shots, batch_size=config.batch_size,
-                              device=device, source="--episode-shots")
+    bank = (SupportBank(model, inputs, Y, rows, shots=config.episode_shots, embed=config.episode_embed,
+                        batch_size=config.batch_size, device=device, source="--episode-shots")
             if config.episode_shots is not None and setting.meta else None)
     order = rows[torch.randperm(len(rows), generator=generator)]
     size = config.batch_size * world.size
