@@ -104,7 +104,7 @@ def diagnose(checkpoint: str) -> dict:
             "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
             "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
-            "episode_shots": config.episode_shots,
+            "episode_shots": config.episode_shots, "episode_embed": config.episode_embed,
             **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio,
                             config.episode_shots),
             "correlation": task_correlation(model, data, draw, rows, draw.aux["test"][:len(rows)], setting)}
@@ -131,7 +131,9 @@ def render(records: list[dict], command: str, prov: dict) -> str:
                  if r["model"] == "metalink" and r[k] not in (None, "mean", "shared", "ones", "dot")]
         options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks"] if r[k] not in (None, "random"))
         options = ", ".join(filter(None, [options, "episode_heads" if r.get("episode_heads") else "",
-                                          f"episode_shots={r['episode_shots']}" if r.get("episode_shots") else ""]))
+                                          f"episode_shots={r['episode_shots']}" if r.get("episode_shots") else "",
+                                          f"episode_embed={r['episode_embed']}" if r.get("episode_embed") == "step"
+                                          else ""]))
         default = "(eq. 3)" if r["model"] == "metalink" else ""
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or default} | {r['layers']} | "
                      f"{r['batch_size']} | {100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "
