@@ -158,10 +158,10 @@ def draw_support(Y: LabelMatrix, rows: torch.Tensor, targets: torch.Tensor, shot
             log.info("%s: %d of the %d %s tasks have fewer than --shots %d labelled %s and use all of theirs%s",
                      source, int(short.sum()), int(targets.sum()), targets_name, shots, rows_name,
                      f" ({int(empty.sum())} have none)" if bool(empty.any()) else "")
-        order = torch.rand(len(rows), generator=generator).argsort(stable=True)  # one row order for every task
-        ranked = labelled[order]
+        ranking = torch.rand(len(rows), generator=generator).argsort(stable=True)  # one row order for every task
+        ranked = labelled[ranking]
         picked = torch.empty_like(labelled)
-        picked[order] = ranked & (ranked.cumsum(dim=0) <= shots)  # each column's first `shots` labelled rows
+        picked[ranking] = ranked & (ranked.cumsum(dim=0) <= shots)  # each column's first `shots` labelled rows
     keep = picked.any(dim=1)
     order = rows[keep].argsort()
     shown = torch.zeros(int(keep.sum()), len(targets), dtype=torch.bool)
