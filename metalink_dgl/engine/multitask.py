@@ -3,7 +3,7 @@
 For a seed it fixes the split, the evaluation draw (:class:`~metalink_dgl.kg.EvalDraw`) and the
 standardisation of continuous labels (train fold only, :class:`~metalink_dgl.data.scaling.LabelScaler`),
 writes the first two as ``split.json`` and ``draw.json``, trains on random minibatches whose masks the
-setting draws afresh (:func:`~metalink_dgl.kg.training_masks`), and scores validation and test
+setting draws afresh (:func:`~metalink_dgl.kg.draw_episode`), and scores validation and test
 rows under the fixed draw. :func:`~metalink_dgl.engine.seed.run_seed` does the rest.
 """
 

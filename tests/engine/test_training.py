@@ -154,13 +154,13 @@ def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, kill_o
 @pytest.mark.parametrize("model,setting", [("labels-as-features", "relational"), ("baseline++", "relational-meta")])
 def test_baselines_train_on_the_same_draw_and_reload(tmp_path, monkeypatch, model, setting):
     trained_on = []
-    original = train_module.training_masks
+    original = train_module.draw_episode
 
-    def spy(Y, s, *args, **kwargs):
+    def spy(n_rows, s, *args, **kwargs):
         trained_on.append(s.name)
-        return original(Y, s, *args, **kwargs)
+        return original(n_rows, s, *args, **kwargs)
 
-    monkeypatch.setattr(train_module, "training_masks", spy)
+    monkeypatch.setattr(train_module, "draw_episode", spy)
     config = _config(tmp_path, model=model, layers=0, setting=setting, epochs=2, shots=64)
     summary = train(config, progress=False)
     assert set(trained_on) == {"standard" if model == "baseline++" else setting}
