@@ -74,7 +74,8 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--partial", is_flag=True, help="Write the results even while runs are missing (shown as —).")
 @click.option("--keep-results", is_flag=True,
               help="Keep the seeds already in <results>/<name>.json (made on another machine or in an earlier session) "
-              "where they fit the grid: do not train them again, and merge them into the new results.")
+              "where they fit the grid: do not train them again, and merge them into the new results. A quick look "
+              "(--methods etc. without --results) keeps those of results/<name>.json.")
 @click.option("--dry-run", is_flag=True, help="List the runs and whether each is finished; train nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (the per-run lines stay).")
 @click.pass_context
@@ -95,9 +96,10 @@ def command(ctx, config, seeds, epochs, layers, max_molecules, set_options, meth
                           methods=_tuple(split_task_columns(methods)), datasets=_tuple(split_task_columns(datasets)),
                           settings=_tuple(split_task_columns(settings)))
     experiment = load_experiment(config, overrides)
+    kept_from = Path(results or "results") / f"{experiment.name}.json"  # a quick look keeps from the full results
     if results is None:
         results = str(Path(runs) / "quick-look") if overrides.quick_look else "results"
-    kept = kept_results(experiment, Path(results) / f"{experiment.name}.json") if keep_results else None
+    kept = kept_results(experiment, kept_from) if keep_results else None
     kept_keys = set(kept.entries) if kept else set()
     if dry_run:
         grid = experiment.runs(runs)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 19: the full protocol (3 seeds, L searched 2..5) for the finalists of the KG layer screening
 # (results/ablations.md), cheapest cells first, so that whole cells finish early. Each step is
-# resumable: run the script again to continue. Arguments go to every `metalink-dgl experiment`.
+# resumable: run the script again to continue. Arguments go to every `metalink-dgl experiment`; on a
+# machine without the runs, pass --keep-results so that the seeds already in results/*.json are not
+# trained again.
 # Then: metalink-dgl experiment experiments/configs/table1.yaml --report-only --keep-results [--partial]
 set -euo pipefail
 cd "$(dirname "$0")/.."

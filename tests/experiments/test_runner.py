@@ -279,6 +279,26 @@ def test_keep_results_continues_a_grid_on_a_machine_without_its_runs(write_confi
     assert result.exit_code == 1 and "tiny.json: not a results file of experiment 'tiny'" in result.output
 
 
+def test_a_quick_look_keeps_the_seeds_of_the_full_results(write_config, tmp_path, monkeypatch):
+    """A filtered grid (--methods) on a machine without the runs trains nothing that results/<name>.json holds."""
+    config = write_config(TINY, "tiny")
+    assert _experiment(config, tmp_path).exit_code == 0
+    (tmp_path / "runs").rename(tmp_path / "elsewhere")
+    monkeypatch.chdir(tmp_path)  # the default results folder is ./results
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a kept seed was trained again")
+
+    monkeypatch.setattr(jobs_module, "train", no_training)
+    result = CliRunner().invoke(cli, ["experiment", str(config), "--runs", "runs", "--methods", "MetaLink",
+                                      "--keep-results", "--no-progress"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "1 runs, 0 finished (skipped), 1 of seeds kept from the results file (not trained), 0 to train" \
+        in result.output
+    quick = json.loads((tmp_path / "runs" / "quick-look" / "tiny.json").read_text())
+    assert [c["method"] for c in quick["cells"]] == ["MetaLink"] and quick["runs"]["kept_seeds"] == 1
+
+
 def test_keep_results_without_a_results_file_is_a_one_line_error(write_config, tmp_path):
     result = _experiment(write_config(TINY, "tiny"), tmp_path, "--keep-results", "--dry-run")
     assert result.exit_code == 1
