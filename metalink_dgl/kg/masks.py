@@ -140,6 +140,8 @@ class Episode:
         device = Y.device
         support, aux = self.support, self.aux
         if support_Y is not None:
+            if support is not None:
+                raise ValueError("support rows from outside the minibatch need an episode with support_ratio=None")
             S = support_Y.shape[0]
             Y = torch.cat([support_Y.to(device), Y])
             support = torch.arange(S + len(aux)) < S

@@ -136,3 +136,7 @@ def test_support_from_outside_the_minibatch_comes_first_and_every_minibatch_row_
     assert torch.equal(m.queried[30:][:, targets], ~torch.isnan(Y[:, targets]) & ~episode.aux[:, targets])
     assert not m.revealed[:, held].any() and not m.queried[:, held].any()
     assert torch.equal(m.new_tasks, targets) and s.relational == bool(m.revealed[30:].any())
+    in_batch = draw_episode(N, s, ~held, aux_ratio=0.2, heldout_ratio=0.2, support_ratio=0.5,
+                            generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="support_ratio=None"):
+        in_batch.masks(Y, s, support_Y)
