@@ -104,11 +104,12 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
                                support_ratio=None if bank is not None else config.support_ratio,
                                episode_heads=config.episode_heads)
         support = None if bank is None else bank.draw(episode.targets, batch, generator)
-        masks = episode.masks(Yb, setting, None if support is None else support.Y)
+        S = 0 if support is None else len(support)
+        if support is not None:
+            Yb = torch.cat([support.Y, Yb])
+        masks = episode.masks(Yb, setting, S)
         if not masks.queried.any():
             continue
-        S = 0 if support is None else len(support)
-        Yb = Yb if support is None else torch.cat([support.Y, Yb])
         keep = torch.cat([torch.arange(S), S + torch.arange(len(batch))[part]])  # the support, then my rows
         mine = Masks(masks.revealed[keep], masks.queried[keep], masks.new_tasks)
         logits, r, t = step(load().to(device), Yb[keep], mine, continuous, None if support is None else support.z)

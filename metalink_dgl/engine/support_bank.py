@@ -53,14 +53,14 @@ class SupportBank:
                  batch_size: int, device: torch.device, source: str):
         self.model, self.inputs, self.Y, self.rows, self.shots = model, inputs, Y, rows, shots
         self.batch_size, self.device, self.source = batch_size, device, source
-        self.z = None
+        self.z = self.position = None
         if embed == "epoch":
             training = model.training
             model.eval()
             self.z = self._embed(rows)
             model.train(training)
-        self.position = torch.full((int(rows.max()) + 1,), -1, dtype=torch.long)
-        self.position[rows] = torch.arange(len(rows))
+            self.position = torch.full((int(rows.max()) + 1,), -1, dtype=torch.long)  # dataset row -> row of z
+            self.position[rows] = torch.arange(len(rows))
 
     def _embed(self, rows: torch.Tensor) -> torch.Tensor:
         return embed_support(self.model, self.inputs, self.Y, rows, None, batch_size=self.batch_size,

@@ -130,22 +130,19 @@ class Episode:
     heads: torch.Tensor | None
     aux: torch.Tensor
 
-    def masks(self, Y: torch.Tensor, setting: Setting, support_Y: torch.Tensor | None = None) -> Masks:
+    def masks(self, Y: torch.Tensor, setting: Setting, n_support: int = 0) -> Masks:
         """The masks of the minibatch's labels ``Y`` (B, T).
 
-        With ``support_Y`` (S, T) (labels of S support rows from outside the minibatch, NaN where
-        not shown), the masks are those of the S + B rows of ``cat([support_Y, Y])``: the support
-        rows first, then the B minibatch rows, every one a query row.
+        With ``n_support`` S, ``Y`` (S + B, T) is S support rows from outside the minibatch (NaN
+        where a label is not shown) followed by the B minibatch rows, every one a query row.
         """
         device = Y.device
         support, aux = self.support, self.aux
-        if support_Y is not None:
+        if n_support:
             if support is not None:
                 raise ValueError("support rows from outside the minibatch need an episode with support_ratio=None")
-            S = support_Y.shape[0]
-            Y = torch.cat([support_Y.to(device), Y])
-            support = torch.arange(S + len(aux)) < S
-            aux = torch.cat([torch.zeros(S, aux.shape[1], dtype=torch.bool), aux])
+            support = torch.arange(len(Y)) < n_support
+            aux = torch.cat([torch.zeros(n_support, aux.shape[1], dtype=torch.bool), aux])
         return make_masks(Y, setting, targets=self.targets.to(device), aux=aux.to(device),
                           support=None if support is None else support.to(device),
                           heads=None if self.heads is None else self.heads.to(device))

@@ -126,7 +126,7 @@ def test_support_from_outside_the_minibatch_comes_first_and_every_minibatch_row_
     assert episode.support is None
     support_Y = _labels(seed=1)[:30]
     support_Y[:, ~episode.targets] = float("nan")  # a support row shows only its target labels
-    m = episode.masks(Y, s, support_Y)
+    m = episode.masks(torch.cat([support_Y, Y]), s, n_support=30)
     assert m.revealed.shape == (30 + N, T)
     # the support rows reveal every label they show and are never scored
     assert torch.equal(m.revealed[:30], ~torch.isnan(support_Y)) and not m.queried[:30].any()
@@ -139,4 +139,4 @@ def test_support_from_outside_the_minibatch_comes_first_and_every_minibatch_row_
     in_batch = draw_episode(N, s, ~held, aux_ratio=0.2, heldout_ratio=0.2, support_ratio=0.5,
                             generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="support_ratio=None"):
-        in_batch.masks(Y, s, support_Y)
+        in_batch.masks(torch.cat([support_Y, Y]), s, n_support=30)
