@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -62,6 +67,25 @@ def assert_queried_labels_unused(run, Y: torch.Tensor) -> dict:
 def leak_check():
     """:func:`assert_queried_labels_unused`, for tests in any folder."""
     return assert_queried_labels_unused
+
+
+@pytest.fixture
+def torchrun_train():
+    """``torchrun_train(out, *extra) -> CompletedProcess``: ``metalink-dgl train`` in two torchrun processes
+    (gloo, one thread each) on 200 SIDER molecules for 2 epochs, writing ``out``; ``extra`` are more options."""
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+
+    def run(out: Path, *extra: str) -> subprocess.CompletedProcess:
+        args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                "-m", "metalink_dgl", "train", "--dataset", "sider", "--max-molecules", "200", "--epochs", "2",
+                "--hidden", "32", "--batch-size", "16", "--device", "cpu", "--threads", "1", "--seeds", "0",
+                "--no-progress", "--out", str(out), *extra]
+        return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def sider():
     """The bundled SIDER set (1427 molecules x 27 tasks)."""

@@ -8,11 +8,10 @@ The ranks are real processes: ``python -m torch.distributed.run`` for the comman
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,6 @@ from metalink_dgl.engine.multitask import BlockStep, MultitaskJob, train_epoch
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.kg.masks import Masks, training_masks
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = dict(dataset="sider", max_molecules=200, hidden=32, batch_size=16, device="cpu", threads=1, seeds=[0])
 HALF = 16  # rows per rank in the gradient check: one minibatch of 2 x 16 rows
 
@@ -42,7 +40,12 @@ def _free_port() -> int:
 
 
 def _as_torchrun(rank: int, world: int, port: int) -> None:
-    """Give this process the environment torchrun gives rank ``rank`` of ``world``."""
+    """Give this process the environment torchrun gives rank ``rank`` of ``world``.
+
+    A rank still alive after 5 minutes prints every thread's stack and exits with an error, so a
+    hang fails the test with the place it hung (the ranks' stderr is the test's captured stderr).
+    """
+    faulthandler.dump_traceback_later(300, exit=True)
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
@@ -53,14 +56,9 @@ def _history(run: Path) -> list[dict]:
             for row in json.loads((run / "seed_0" / "history.json").read_text())]
 
 
-def test_torchrun_two_processes_write_one_run(tmp_path):
+def test_torchrun_two_processes_write_one_run(tmp_path, torchrun_train):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-            "-m", "metalink_dgl", "train", "--dataset", "sider", "--max-molecules", "200", "--epochs", "2",
-            "--hidden", "32", "--batch-size", "16", "--device", "cpu", "--threads", "1", "--seeds", "0",
-            "--no-progress", "--out", str(out)]
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = torchrun_train(out)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("results in") == 1  # rank 0 reports
     assert [p.relative_to(out).as_posix() for p in sorted(out.rglob("*.json"))] == [
