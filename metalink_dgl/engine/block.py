@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..kg.build import build_knowledge_graph
-from ..kg.masks import Masks, make_masks
+from ..kg.masks import Masks, make_masks, support_first
 from ..kg.settings import Setting
 
 
@@ -105,14 +105,13 @@ class Block:
         continuous : BoolTensor, (T,), optional
             Continuous tasks (None: all binary).
         """
-        S, T = (0 if support is None else len(support)), Y.shape[1]
+        S = 0 if support is None else len(support)
         if S:
             z, Y = torch.cat([support.z, z]), torch.cat([support.Y, Y])
-        none = torch.zeros(S, T, dtype=torch.bool)
+        rows, aux = support_first(S, aux)
         if queried is not None:
-            queried = torch.cat([none, queried])
-        masks = make_masks(Y, setting, targets=targets, aux=torch.cat([none, aux]),
-                           support=torch.arange(len(Y)) < S, queried=queried)
+            queried = support_first(S, queried)[1]
+        masks = make_masks(Y, setting, targets=targets, aux=aux, support=rows, queried=queried)
         return cls(z, Y, masks, continuous)
 
     def graph(self) -> BlockGraph:

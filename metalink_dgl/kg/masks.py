@@ -141,11 +141,20 @@ class Episode:
         if n_support:
             if support is not None:
                 raise ValueError("support rows from outside the minibatch need an episode with support_ratio=None")
-            support = torch.arange(len(Y)) < n_support
-            aux = torch.cat([torch.zeros(n_support, aux.shape[1], dtype=torch.bool), aux])
+            support, aux = support_first(n_support, aux)
         return make_masks(Y, setting, targets=self.targets.to(device), aux=aux.to(device),
                           support=None if support is None else support.to(device),
                           heads=None if self.heads is None else self.heads.to(device))
+
+
+def support_first(n_support: int, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Place S support rows before the B rows of ``pairs`` (B, T), a pair mask of the B rows.
+
+    Returns the support mask (S + B,), True on the first S rows, and ``pairs`` (S + B, T) with
+    S all-False rows first (a support row takes part only through the labels it shows).
+    """
+    support = torch.arange(n_support + len(pairs)) < n_support
+    return support, torch.cat([pairs.new_zeros(n_support, pairs.shape[1]), pairs])
 
 
 def draw_episode(

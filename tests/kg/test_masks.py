@@ -3,6 +3,7 @@ import torch
 
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.kg import SETTINGS, draw_aux, draw_episode, get_setting, make_masks, split_tasks, training_masks
+from metalink_dgl.kg.masks import support_first
 
 N, T = 200, 20
 
@@ -140,3 +141,13 @@ def test_support_from_outside_the_minibatch_comes_first_and_every_minibatch_row_
                             generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="support_ratio=None"):
         in_batch.masks(torch.cat([support_Y, Y]), s, n_support=30)
+
+
+def test_support_first_places_support_rows_before_the_pairs_of_the_others():
+    pairs = torch.rand(4, 3) < 0.5
+    support, padded = support_first(2, pairs)
+    assert support.tolist() == [True, True, False, False, False, False]
+    assert padded.dtype == torch.bool and padded.shape == (6, 3)
+    assert not padded[:2].any() and torch.equal(padded[2:], pairs)
+    support, padded = support_first(0, pairs)
+    assert not support.any() and torch.equal(padded, pairs)
