@@ -130,7 +130,9 @@ class TrainConfig:
                                  "from their support prototype (mean positive minus mean negative support "
                                  "embedding, rescaled to the ones vector's norm).", choices=NEW_TASK_INITS)
     message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
-                           "sigmoid(G h + P y), the gate of the authors' code.", choices=MESSAGES)
+                           "sigmoid(G h + P y), the gate of the authors' code; linear = W h + O y (no ReLU: "
+                           "with --aggregate sum, positive and negative labels cancel as in labels-as-features).",
+                           choices=MESSAGES)
     aggregate: str = _option("mean", "How a KG node combines its in-messages: mean (eq. 3), sum, sqrt (sum / "
                              "sqrt(degree)), signed (means over positive and over negative labels, side by side) "
                              "or attention (softmax over the in-edges).", choices=AGGREGATES)

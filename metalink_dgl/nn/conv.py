@@ -10,8 +10,10 @@ from torch import nn
 
 from ..kg.schema import LABEL, LABEL_FEATS, LABELS, REV_LABELS, decode_labels
 
-#: Message functions of :class:`LabelSAGEConv`: the paper's eq. 3, or the authors' code's gate.
-MESSAGES = ("add", "gated")
+#: Message functions of :class:`LabelSAGEConv`: the paper's eq. 3, the authors' code's gate, or eq. 3
+#: without its ReLU (``linear``: with a sum and the source label term, a data node aggregates
+#: labels-as-features' sum of per-task label vectors, in which a positive and a negative cancel).
+MESSAGES = ("add", "gated", "linear")
 #: How :class:`LabelSAGEConv` combines a node's in-messages: eq. 3's mean; their sum (one revealed
 #: label and ten differ); the sum over ``sqrt(in-degree)``; the means over positive and over
 #: negative labels side by side (``signed``: a few positives are not drowned by many negatives);
@@ -69,11 +71,11 @@ class LabelSAGEConv(nn.Module):
         h_v' = U \,\big[\operatorname{mean}_{u \in N(v)} m(h_u, y_{uv}) \;\|\; h_v\big]
 
     with the message :math:`m = \operatorname{ReLU}(W h_u + O\, y_{uv})` (``message="add"``, the
-    paper's eq. 3) or :math:`m = (W h_u + O\, y_{uv}) \odot \sigma(G h_u + P\, y_{uv})`
+    paper's eq. 3), :math:`m = (W h_u + O\, y_{uv}) \odot \sigma(G h_u + P\, y_{uv})`
     (``message="gated"``, the gate of the authors' code, so that what a neighbour sends can
-    depend on its label feature by feature). ``label_term="source"`` adds
-    :math:`\sum_k y_{uv,k} V_k h_u` inside the activation (the label term then depends on the
-    source node); ``aggregate`` replaces the mean (:data:`AGGREGATES`; ``signed`` gives
+    depend on its label feature by feature) or :math:`m = W h_u + O\, y_{uv}` (``"linear"``).
+    ``label_term="source"`` adds :math:`\sum_k y_{uv,k} V_k h_u` inside the activation (the label
+    term then depends on the source node); ``aggregate`` replaces the mean (:data:`AGGREGATES`; ``signed`` gives
     :math:`U [\operatorname{mean}_{y > 0} m \,\|\, \operatorname{mean}_{y \le 0} m \,\|\, h_v]`,
     ``attention`` the weights :math:`\operatorname{softmax}_u \operatorname{LeakyReLU}(a^\top m + b^\top h_v)`).
 
@@ -90,7 +92,7 @@ class LabelSAGEConv(nn.Module):
         Output size ``D_out``.
     edge_feats : int
         Size of the edge label feature (1 for a binary label).
-    message : {"add", "gated"}
+    message : {"add", "gated", "linear"}
     edge_key : str
         Edge-data key of the label (default :data:`metalink_dgl.kg.LABEL`, ``"label"``).
     aggregate : {"mean", "sum", "sqrt", "signed", "attention"}
@@ -179,7 +181,9 @@ class LabelSAGEConv(nn.Module):
 
     def _activate(self, pre: torch.Tensor, gate: torch.Tensor | None) -> torch.Tensor:
         """The message from its pre-activation ``W h_u + O y (+ y V h_u)`` and, if gated, ``G h_u + P y``."""
-        return torch.relu(pre) if gate is None else pre * torch.sigmoid(gate)
+        if gate is not None:
+            return pre * torch.sigmoid(gate)
+        return pre if self.message == "linear" else torch.relu(pre)
 
     def _source_term(self, h_src: torch.Tensor) -> torch.Tensor | None:
         """``V_k h_u`` for each label column k, (N_src, F_e, D_out); None for eq. 3's shared label term."""
@@ -196,7 +200,7 @@ class LabelSAGEConv(nn.Module):
 
         source = self._source_term(h_src)
         label = self.fc_label.weight[:, 0] if source is None else self.fc_label.weight[:, 0] + source[:, 0]
-        gate = (None if self.message == "add"
+        gate = (None if self.message != "gated"
                 else both_signs(self.fc_gate(h_src), self.fc_gate_label.weight[:, 0]))
         return self._activate(both_signs(self.fc_neigh(h_src), label), gate).reshape(-1, self.out_feats)
 
@@ -206,7 +210,7 @@ class LabelSAGEConv(nn.Module):
         source = self._source_term(h_src)
         if source is not None:
             pre = pre + torch.einsum("ef,efd->ed", y, source[src])
-        gate = None if self.message == "add" else self.fc_gate(h_src)[src] + self.fc_gate_label(y)
+        gate = None if self.message != "gated" else self.fc_gate(h_src)[src] + self.fc_gate_label(y)
         return self._activate(pre, gate)
 
     def _aggregate(self, rows: torch.Tensor, dst: torch.Tensor, messages: torch.Tensor, positive: torch.Tensor,
@@ -249,7 +253,7 @@ class MetaLinkConv(HeteroGraphConv):
     shared_weights : bool
         One relation module (W, O, U) for both directions (the paper's Table 5 ablation)
         instead of one per direction.
-    message : {"add", "gated"}
+    message : {"add", "gated", "linear"}
         The message function of :class:`LabelSAGEConv` (default: eq. 3).
     relations : (str, str)
         Edge types of the ``data -> task`` and ``task -> data`` relations (default

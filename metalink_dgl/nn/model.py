@@ -96,7 +96,7 @@ class MetaLink(TaskHeadModel):
         Share message weights between the two directions (Table 5 ablation).
     new_task_init : {"ones", "prototype"}
         Initial features of new task nodes (see above).
-    message : {"add", "gated"}
+    message : {"add", "gated", "linear"}
         Message function of the KG layers (:class:`~metalink_dgl.nn.LabelSAGEConv`; default eq. 3).
     aggregate : {"mean", "sum", "sqrt", "signed", "attention"}
         How the KG layers combine in-messages (default eq. 3's mean).

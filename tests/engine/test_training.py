@@ -66,6 +66,7 @@ def _trained(tmp_path, setting="relational", **kw):
     ("relational", dict(aggregate="attention", label_term="source")),  # the KG layer's variants (issue 19)
     ("relational-meta", dict(aggregate="signed", label_term="source")),
     ("relational", dict(aggregate="sum")),
+    ("relational-meta", dict(message="linear", aggregate="sum", label_term="source")),
 ])
 def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, layer, leak_check):
     config, model, ckpt = _trained(tmp_path, setting, shots=64, **layer)

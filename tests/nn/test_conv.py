@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from metalink_dgl.kg import DATA, LABEL, LABELS, MIXED_LABEL_FEATS, TASK, build_knowledge_graph
-from metalink_dgl.nn import AGGREGATES, LabelSAGEConv, MetaLinkConv
+from metalink_dgl.nn import AGGREGATES, MESSAGES, LabelSAGEConv, MetaLinkConv
 from metalink_dgl.nn import conv as conv_module
 
 NAN = float("nan")
@@ -26,7 +26,7 @@ def _dense_message(mod: LabelSAGEConv, h, y):
         pre = pre + sum(y[k] * (V[k] @ h) for k in range(mod.edge_feats))
     if mod.message == "gated":
         return pre * torch.sigmoid(mod.fc_gate(h) + mod.fc_gate_label(y))
-    return torch.relu(pre)
+    return pre if mod.message == "linear" else torch.relu(pre)
 
 
 def _combine(mod: LabelSAGEConv, msgs: list, labels: list, h_v):
@@ -59,7 +59,7 @@ def _dense_relation(mod: LabelSAGEConv, h_src, h_dst, src, dst, y):
     return torch.stack(out)
 
 
-@pytest.mark.parametrize("message", ["add", "gated"])
+@pytest.mark.parametrize("message", MESSAGES)
 def test_output_shapes_and_dense_reference(message):
     Y, feats = _case()
     kg = build_knowledge_graph(~torch.isnan(Y), Y)
@@ -175,7 +175,7 @@ def test_label_sage_matches_the_dense_reference_with_gradients(labels, message, 
 
 @pytest.mark.parametrize("aggregate,label_term", [("mean", "shared"), ("signed", "source"), ("attention", "source"),
                                                   ("sqrt", "shared")])
-@pytest.mark.parametrize("message", ["add", "gated"])
+@pytest.mark.parametrize("message", MESSAGES)
 def test_mixed_labels_dense_reference_values_and_gradients(message, aggregate, label_term):
     """Task 0 binary, task 1 continuous (standardised values): the three-column edge feature through
     the per-edge path equals eq. 3 written densely, in values and in gradients."""
