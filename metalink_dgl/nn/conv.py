@@ -74,7 +74,7 @@ class LabelSAGEConv(nn.Module):
     paper's eq. 3), :math:`m = (W h_u + O\, y_{uv}) \odot \sigma(G h_u + P\, y_{uv})`
     (``message="gated"``, the gate of the authors' code, so that what a neighbour sends can
     depend on its label feature by feature) or :math:`m = W h_u + O\, y_{uv}` (``"linear"``).
-    ``label_term="source"`` adds :math:`\sum_k y_{uv,k} V_k h_u` inside the activation (the label
+    ``label_term="source"`` adds :math:`\sum_k y_{uv,k} V_k h_u` to the pre-activation (the label
     term then depends on the source node); ``aggregate`` replaces the mean (:data:`AGGREGATES`; ``signed`` gives
     :math:`U [\operatorname{mean}_{y > 0} m \,\|\, \operatorname{mean}_{y \le 0} m \,\|\, h_v]`,
     ``attention`` the weights :math:`\operatorname{softmax}_u \operatorname{LeakyReLU}(a^\top m + b^\top h_v)`).
