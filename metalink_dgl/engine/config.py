@@ -13,7 +13,17 @@ from ..device import DEVICES
 from ..errors import MetaLinkError
 from ..kg.settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
 from ..label_matrix import LABEL_STORAGES
-from ..nn import AGGREGATES, EDGE_PREDICTORS, ENCODERS, IMAGE_ENCODERS, LABEL_TERMS, MESSAGES, MODELS, NEW_TASK_INITS
+from ..nn import (
+    AGGREGATES,
+    DATA_INITS,
+    EDGE_PREDICTORS,
+    ENCODERS,
+    IMAGE_ENCODERS,
+    LABEL_TERMS,
+    MESSAGES,
+    MODELS,
+    NEW_TASK_INITS,
+)
 from ..peers.chemprop import PEERS
 
 #: ``--dataset`` names read from ``--data-root`` instead of a CSV.
@@ -129,6 +139,9 @@ class TrainConfig:
     new_task_init: str = _option("ones", "Meta settings: new task nodes start from a ones vector (the paper) or "
                                  "from their support prototype (mean positive minus mean negative support "
                                  "embedding, rescaled to the ones vector's norm).", choices=NEW_TASK_INITS)
+    data_init: str = _option("encoder", "Data nodes start from the encoder output (the paper) or from ReLU(V [z | y "
+                             "| m]) of it and their revealed labels of seen tasks (labels-as-features' input "
+                             "layer, read from the knowledge graph's label edges).", choices=DATA_INITS)
     message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
                            "sigmoid(G h + P y), the gate of the authors' code; linear = W h + O y (no ReLU: "
                            "with --aggregate sum, positive and negative labels cancel as in labels-as-features).",
@@ -218,6 +231,9 @@ class TrainConfig:
              f"--aggregate {self.aggregate!r} is not one of {', '.join(AGGREGATES)}"),
             (self.label_term in LABEL_TERMS,
              f"--label-term {self.label_term!r} is not one of {', '.join(LABEL_TERMS)}"),
+            (self.data_init in DATA_INITS, f"--data-init {self.data_init!r} is not one of {', '.join(DATA_INITS)}"),
+            (self.data_init == "encoder" or self.model == "metalink",
+             f"--data-init {self.data_init} is an option of MetaLink, not of --model {self.model}"),
             (self.new_task_init in NEW_TASK_INITS,
              f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
             (self.heldout_tasks in HELDOUT_PICKS,

@@ -5,7 +5,7 @@ from .baselines import BaselinePlusPlus, LabelsAsFeatures
 from .conv import AGGREGATES, LABEL_TERMS, MESSAGES, LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .heads import TaskHeadModel
-from .model import EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink
+from .model import DATA_INITS, EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink
 from .prototypes import label_mean_difference, support_prototypes
 from .vision import IMAGE_ENCODERS, ImageEncoder, ResNet12, build_image_encoder, load_backbone
 
@@ -21,6 +21,7 @@ __all__ = [
     "MetaLink",
     "TaskHeadModel",
     "EdgePredictor",
+    "DATA_INITS",
     "EDGE_PREDICTORS",
     "NEW_TASK_INITS",
     "support_prototypes",

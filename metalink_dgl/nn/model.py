@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..kg.build import revealed_matrix
 from ..kg.schema import DATA, LABEL_FEATS, TASK
 from ..kg.settings import Setting
 from .conv import MetaLinkConv
@@ -16,6 +17,9 @@ from .prototypes import support_prototypes
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
 #: How a new task node starts: the paper's ones vector, or its support prototype.
 NEW_TASK_INITS = ("ones", "prototype")
+#: How a data node starts: the paper's encoder output, or that mixed with its revealed labels of
+#: seen tasks (labels-as-features' input layer as the knowledge graph's first task -> data step).
+DATA_INITS = ("encoder", "labels")
 
 
 class EdgePredictor(nn.Module):
@@ -71,7 +75,8 @@ class EdgePredictor(nn.Module):
 class MetaLink(TaskHeadModel):
     r"""MetaLink (Cao, You & Leskovec, ICLR 2022): multi-task prediction as link-label prediction.
 
-    Data nodes start from the L2-normalised encoder output :math:`z_i = f_\theta(x_i)/\|\cdot\|`;
+    Data nodes start from the L2-normalised encoder output :math:`z_i = f_\theta(x_i)/\|\cdot\|`
+    (or, ``data_init="labels"``, from :math:`\mathrm{ReLU}(V [z_i \| y_i \| m_i])`: :meth:`data_features`);
     task nodes from a learned head :math:`w_j` (a seen task) or, for a new task
     (``task_ids == -1``), a ones vector (the paper) or its support prototype
     (:func:`support_prototypes`, ``new_task_init="prototype"``). ``layers``
@@ -105,17 +110,22 @@ class MetaLink(TaskHeadModel):
     edge_feats : int
         Width of the edge label feature: 1 when every task is binary, 3 with continuous tasks
         (:func:`metalink_dgl.kg.label_feats`).
+    data_init : {"encoder", "labels"}
+        Initial features of data nodes (see :meth:`data_features`).
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
                  edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
                  message: str = "add", edge_feats: int = LABEL_FEATS, aggregate: str = "mean",
-                 label_term: str = "shared"):
+                 label_term: str = "shared", data_init: str = "encoder"):
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
+        if data_init not in DATA_INITS:
+            raise ValueError(f"data init {data_init!r} is not one of {DATA_INITS}")
         super().__init__(encoder, n_tasks, hidden)
         self.layers = layers
-        self.new_task_init = new_task_init
+        self.new_task_init, self.data_init = new_task_init, data_init
+        self.label_mix = nn.Linear(hidden + 2 * n_tasks, hidden) if data_init == "labels" else None  # V
         self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message, edge_feats=edge_feats,
                                                 aggregate=aggregate, label_term=label_term)
                                    for _ in range(layers))
@@ -125,6 +135,9 @@ class MetaLink(TaskHeadModel):
     def reset_parameters(self) -> None:
         """Xavier task heads, zero task biases, and reset every KG layer (not the encoder)."""
         self.reset_heads()
+        if self.label_mix is not None:
+            nn.init.xavier_uniform_(self.label_mix.weight, gain=nn.init.calculate_gain("relu"))
+            nn.init.zeros_(self.label_mix.bias)
         for conv in self.convs:
             conv.reset_parameters()
 
@@ -137,6 +150,34 @@ class MetaLink(TaskHeadModel):
         known = task_ids >= 0
         w = self._heads(self.task_weight, task_ids)
         return torch.where(known[:, None], w, torch.ones_like(w))
+
+    def data_features(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor) -> torch.Tensor:
+        r"""Initial data node features, (B, D): ``z`` itself, or with ``data_init="labels"``
+        :math:`\mathrm{ReLU}(V [z_i \| y_i \| m_i])`.
+
+        ``y_i`` (T,) holds data node i's revealed labels on the seen tasks, in head order (+1/-1 for
+        a binary label, the standardised value for a continuous one, 0 where not revealed) and
+        ``m_i`` (T,) where they are revealed: :math:`V [z_i \| y_i \| m_i] = V_z z_i + \sum_t (y_{it}
+        a_t + c_t)` over i's label edges, labels-as-features' sum of per-task label vectors, read
+        from the knowledge graph. A new task (``task_ids == -1``) has no column: its labels (a
+        support row's) reach data nodes through the KG layers only.
+
+        Parameters
+        ----------
+        z : Tensor, (B, D)
+            Data node embeddings.
+        kg : DGLGraph
+            The block's knowledge graph (B data, T_b task nodes).
+        task_ids : LongTensor, (T_b,)
+            Head of each task node; -1 for a new task.
+        """
+        if self.label_mix is None:
+            return z
+        labels, mask = revealed_matrix(kg)
+        seen = task_ids >= 0
+        columns = z.new_zeros(2, len(z), self.n_tasks)
+        columns[:, :, task_ids[seen]] = torch.stack([labels[:, seen], mask[:, seen]]).to(z.dtype)
+        return torch.relu(self.label_mix(torch.cat([z, columns[0], columns[1]], dim=-1)))
 
     def _heads(self, param: torch.Tensor, task_ids: torch.Tensor) -> torch.Tensor:
         """Rows ``task_ids`` of a per-task parameter, zeros for -1 (a model with no heads has only new tasks)."""
@@ -177,7 +218,7 @@ class MetaLink(TaskHeadModel):
             task_feats = self.task_features(task_ids)
             if self.new_task_init == "prototype":
                 task_feats = torch.where((task_ids < 0)[:, None], support_prototypes(kg, z), task_feats)
-        h = {DATA: z, TASK: task_feats}
+        h = {DATA: self.data_features(z, kg, task_ids), TASK: task_feats}
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
         for conv, predictor in zip(self.convs, self.predictors[1:]):
             h = conv(kg, h)

@@ -4,15 +4,16 @@ from torch import nn
 
 from metalink_dgl.engine import Block, forward_block
 from metalink_dgl.kg import SETTINGS, build_knowledge_graph, draw_aux, make_masks
-from metalink_dgl.nn import MetaLink, support_prototypes
+from metalink_dgl.nn import LabelsAsFeatures, MetaLink, support_prototypes
 
 B, T, D, F_IN = 12, 6, 16, 10
+NAN = float("nan")
 
 
-def _model(layers=2, edge_pred="dot", seed=0, new_task_init="ones"):
+def _model(layers=2, edge_pred="dot", seed=0, new_task_init="ones", data_init="encoder"):
     torch.manual_seed(seed)
     return MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=layers, edge_pred=edge_pred,
-                    new_task_init=new_task_init).eval()
+                    new_task_init=new_task_init, data_init=data_init).eval()
 
 
 def _data(seed=0):
@@ -38,11 +39,12 @@ def test_zero_layers_is_the_linear_multi_head_classifier():
 
 
 @pytest.mark.parametrize("edge_pred", ["dot", "mlp"])
-@pytest.mark.parametrize(("setting", "new_task_init"),
-                         [("relational", "ones"), ("relational-meta", "ones"), ("relational-meta", "prototype"),
-                          ("meta", "prototype")])
-def test_queried_labels_never_reach_the_model(setting, new_task_init, edge_pred):
-    model = _model(edge_pred=edge_pred, new_task_init=new_task_init)
+@pytest.mark.parametrize(("setting", "new_task_init", "data_init"),
+                         [("relational", "ones", "encoder"), ("relational-meta", "ones", "encoder"),
+                          ("relational-meta", "prototype", "encoder"), ("meta", "prototype", "encoder"),
+                          ("relational", "ones", "labels"), ("relational-meta", "ones", "labels")])
+def test_queried_labels_never_reach_the_model(setting, new_task_init, data_init, edge_pred):
+    model = _model(edge_pred=edge_pred, new_task_init=new_task_init, data_init=data_init)
     x, Y = _data()
     s = SETTINGS[setting]
     gen = torch.Generator().manual_seed(1)
@@ -154,3 +156,62 @@ def test_model_overfits_a_tiny_relational_problem():
     with torch.no_grad():
         logits, r, t = forward_block(model, Block(model.embed(x), Y, masks))
     assert ((logits > 0).float() == Y[r, t]).float().mean() == 1.0
+
+
+def test_data_init_labels_matches_the_dense_reference_with_gradients():
+    """``data_init="labels"``: ReLU(V_z z_i + sum over i's revealed seen tasks t of (y_it a_t + c_t) + b),
+    written as a loop over label edges, in values and gradients; task nodes in another order than the
+    heads, a new task (its support labels add nothing) and a continuous task (its standardised value)."""
+    torch.manual_seed(0)
+    model = MetaLink(nn.Linear(F_IN, D), n_tasks=4, hidden=D, layers=1, data_init="labels").double()
+    task_ids = torch.tensor([2, -1, 0, 3, 1])  # T_b = 5 task nodes: heads 2, new, 0, 3, 1
+    Y = torch.tensor([[1.0, 0.0, NAN, -0.7, 0.0], [NAN, 1.0, 1.0, 1.3, NAN], [0.0, NAN, NAN, NAN, NAN],
+                      [NAN, NAN, NAN, NAN, NAN]], dtype=torch.float64)
+    continuous = torch.tensor([False, False, False, True, False])
+    kg = build_knowledge_graph(~torch.isnan(Y), Y, continuous)
+    z = torch.randn(4, D, dtype=torch.float64, requires_grad=True)
+    out = model.data_features(z, kg, task_ids)
+    V = model.label_mix.weight  # (D, D + 2 * 4): [V_z | a_0..a_3 | c_0..c_3]
+    ref = []
+    for i in range(4):
+        pre = V[:, :D] @ z[i] + model.label_mix.bias
+        for j, head in enumerate(task_ids.tolist()):
+            if head < 0 or torch.isnan(Y[i, j]):
+                continue
+            y = Y[i, j] if continuous[j] else 2 * Y[i, j] - 1  # a binary label enters as +1 / -1
+            pre = pre + y * V[:, D + head] + V[:, D + 4 + head]
+        ref.append(torch.relu(pre))
+    ref = torch.stack(ref)
+    torch.testing.assert_close(out, ref)
+    params = [z, *model.label_mix.parameters()]
+    grads = torch.autograd.grad(out.square().sum(), params)
+    for got, want in zip(grads, torch.autograd.grad(ref.square().sum(), params)):
+        torch.testing.assert_close(got, want)
+    # a new task's label is not an input of the data node; a seen task's is
+    moved = Y.clone()
+    moved[0, 1] = 1.0
+    torch.testing.assert_close(model.data_features(z, build_knowledge_graph(~torch.isnan(moved), moved, continuous),
+                                                   task_ids), out)
+    moved[0, 0] = 0.0
+    assert not torch.allclose(model.data_features(z, build_knowledge_graph(~torch.isnan(moved), moved, continuous),
+                                                  task_ids), out)
+
+
+def test_data_init_labels_without_kg_layers_is_labels_as_features():
+    """With no KG layer the model scores h_i . w_j + b_j from h_i = ReLU(V [z_i | y_i | m_i]): the
+    labels-as-features baseline with the same weights, pair for pair."""
+    model = _model(layers=0, data_init="labels")
+    laf = LabelsAsFeatures(model.encoder, T, D).eval()
+    with torch.no_grad():
+        model.task_bias.copy_(torch.randn(T))
+        laf.mix.load_state_dict(model.label_mix.state_dict())
+        laf.task_weight.copy_(model.task_weight)
+        laf.task_bias.copy_(model.task_bias)
+        x, Y = _data()
+        masks = make_masks(Y, SETTINGS["relational"], targets=torch.ones(T, dtype=torch.bool),
+                           aux=draw_aux(torch.ones(T, dtype=torch.bool), B, 0.5, torch.Generator().manual_seed(0)))
+        z = model.embed(x)
+        ours, r, t = forward_block(model, Block(z, Y, masks))
+        theirs, r2, t2 = forward_block(laf, Block(z, Y, masks))
+    assert torch.equal(r, r2) and torch.equal(t, t2)
+    torch.testing.assert_close(ours, theirs)
