@@ -99,7 +99,8 @@ def diagnose(checkpoint: str) -> dict:
 
     rows = ckpt["split"]["test"][:config.batch_size]
     return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "model": config.model,
-            "layers": config.layers, "aggregate": config.aggregate, "label_term": config.label_term,
+            "layers": config.layers, "message": config.message, "aggregate": config.aggregate,
+            "label_term": config.label_term, "data_init": config.data_init,
             "new_task_init": config.new_task_init, "edge_pred": config.edge_pred, "batch_size": config.batch_size,
             "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
@@ -108,6 +109,10 @@ def diagnose(checkpoint: str) -> dict:
             **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio,
                             config.episode_shots),
             "correlation": task_correlation(model, data, draw, rows, draw.aux["test"][:len(rows)], setting)}
+
+
+#: Values of the layer options that are the paper's eq. 3 (not shown in the options column).
+EQ3_LAYER = ("add", "mean", "shared", "encoder", "ones", "dot")
 
 
 def render(records: list[dict], command: str, prov: dict) -> str:
@@ -127,8 +132,8 @@ def render(records: list[dict], command: str, prov: dict) -> str:
              "correlation | support at test | support in training |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
-        layer = [k for k in ("aggregate", "label_term", "new_task_init", "edge_pred")
-                 if r["model"] == "metalink" and r[k] not in (None, "mean", "shared", "ones", "dot")]
+        layer = [k for k in ("message", "aggregate", "label_term", "data_init", "new_task_init", "edge_pred")
+                 if r["model"] == "metalink" and r.get(k) not in (None, *EQ3_LAYER)]
         options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks"] if r[k] not in (None, "random"))
         options = ", ".join(filter(None, [options, "episode_heads" if r.get("episode_heads") else "",
                                           f"episode_shots={r['episode_shots']}" if r.get("episode_shots") else "",

@@ -142,6 +142,9 @@ class TrainConfig:
     data_init: str = _option("encoder", "Data nodes start from the encoder output (the paper) or from ReLU(V [z | y "
                              "| m]) of it and their revealed labels of seen tasks (labels-as-features' input "
                              "layer, read from the knowledge graph's label edges).", choices=DATA_INITS)
+    freeze_seen_tasks: bool = _option(False, "Seen task nodes keep their learned head through the KG layers (only "
+                                      "data nodes and new task nodes are updated): a seen task's representation "
+                                      "does not depend on the molecules of its block.")
     message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
                            "sigmoid(G h + P y), the gate of the authors' code; linear = W h + O y (no ReLU: "
                            "with --aggregate sum, positive and negative labels cancel as in labels-as-features).",
@@ -234,6 +237,8 @@ class TrainConfig:
             (self.data_init in DATA_INITS, f"--data-init {self.data_init!r} is not one of {', '.join(DATA_INITS)}"),
             (self.data_init == "encoder" or self.model == "metalink",
              f"--data-init {self.data_init} is an option of MetaLink, not of --model {self.model}"),
+            (not self.freeze_seen_tasks or (self.model == "metalink" and self.layers >= 1),
+             "--freeze-seen-tasks changes MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (self.new_task_init in NEW_TASK_INITS,
              f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
             (self.heldout_tasks in HELDOUT_PICKS,

@@ -112,19 +112,23 @@ class MetaLink(TaskHeadModel):
         (:func:`metalink_dgl.kg.label_feats`).
     data_init : {"encoder", "labels"}
         Initial features of data nodes (see :meth:`data_features`).
+    freeze_seen_tasks : bool
+        Seen task nodes keep their head ``w_j`` through every KG layer (only data nodes and new
+        task nodes are updated), so that a seen task's representation does not depend on which
+        molecules share its block.
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
                  edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
                  message: str = "add", edge_feats: int = LABEL_FEATS, aggregate: str = "mean",
-                 label_term: str = "shared", data_init: str = "encoder"):
+                 label_term: str = "shared", data_init: str = "encoder", freeze_seen_tasks: bool = False):
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
         if data_init not in DATA_INITS:
             raise ValueError(f"data init {data_init!r} is not one of {DATA_INITS}")
         super().__init__(encoder, n_tasks, hidden)
         self.layers = layers
-        self.new_task_init, self.data_init = new_task_init, data_init
+        self.new_task_init, self.data_init, self.freeze_seen_tasks = new_task_init, data_init, freeze_seen_tasks
         self.label_mix = nn.Linear(hidden + 2 * n_tasks, hidden) if data_init == "labels" else None  # V
         self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message, edge_feats=edge_feats,
                                                 aggregate=aggregate, label_term=label_term)
@@ -220,8 +224,12 @@ class MetaLink(TaskHeadModel):
                 task_feats = torch.where((task_ids < 0)[:, None], support_prototypes(kg, z), task_feats)
         h = {DATA: self.data_features(z, kg, task_ids), TASK: task_feats}
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
+        frozen = (task_ids >= 0)[:, None] if self.freeze_seen_tasks else None
         for conv, predictor in zip(self.convs, self.predictors[1:]):
-            h = conv(kg, h)
+            updated = conv(kg, h)
+            if frozen is not None:
+                updated[TASK] = torch.where(frozen, h[TASK], updated[TASK])
+            h = updated
             logits = logits + predictor(h[DATA], h[TASK], src, dst)
         bias = torch.where(task_ids >= 0, self._heads(self.task_bias, task_ids), 0.0)
         return logits + bias[dst]

@@ -68,6 +68,7 @@ def _trained(tmp_path, setting="relational", **kw):
     ("relational", dict(aggregate="sum")),
     ("relational-meta", dict(message="linear", aggregate="sum", label_term="source")),
     ("relational", dict(data_init="labels")),
+    ("relational-meta", dict(freeze_seen_tasks=True)),
 ])
 def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, layer, leak_check):
     config, model, ckpt = _trained(tmp_path, setting, shots=64, **layer)

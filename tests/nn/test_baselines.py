@@ -103,6 +103,7 @@ def _subset(masks, rows):
         (dict(episode_heads=True, setting="relational"), "--episode-heads changes MetaLink's training episodes"),
         (dict(model="labels-as-features", layers=0, data_init="labels"), "--data-init labels is an option of MetaLink"),
         (dict(data_init="smiles"), "--data-init 'smiles' is not one of"),
+        (dict(freeze_seen_tasks=True, layers=0), "--freeze-seen-tasks changes MetaLink's KG layers"),
     ],
 )
 def test_config_rejects_baselines_where_they_do_not_apply(kw, message):

@@ -215,3 +215,49 @@ def test_data_init_labels_without_kg_layers_is_labels_as_features():
         theirs, r2, t2 = forward_block(laf, Block(z, Y, masks))
     assert torch.equal(r, r2) and torch.equal(t, t2)
     torch.testing.assert_close(ours, theirs)
+
+
+def test_frozen_seen_tasks_make_a_prediction_independent_of_its_block():
+    """With ``freeze_seen_tasks`` a data node hears only the fixed heads of seen tasks, so in the
+    relational setting a molecule's logits are the same in a block of 12 rows and in one of its
+    first 6; without it, task nodes average over the block's rows and the logits move. The
+    data -> task relation then gets no gradient from seen tasks."""
+    x, Y = _data()
+    aux = draw_aux(torch.ones(T, dtype=torch.bool), B, 0.5, torch.Generator().manual_seed(0))
+    everything = torch.ones(T, dtype=torch.bool)
+
+    def logits(model, rows):
+        masks = make_masks(Y[rows], SETTINGS["relational"], targets=everything, aux=aux[rows])
+        out, r, t = forward_block(model, Block(model.embed(x[rows]), Y[rows], masks))
+        return out, r, t
+
+    half = slice(0, B // 2)
+    for freeze, same in ((True, True), (False, False)):
+        torch.manual_seed(0)
+        model = MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=2, freeze_seen_tasks=freeze).eval()
+        whole, r, _ = logits(model, slice(None))
+        part, r_half, _ = logits(model, half)
+        assert torch.allclose(whole[r < B // 2], part, atol=1e-6) == same
+        assert torch.equal(r[r < B // 2], r_half)
+    grads = torch.autograd.grad(whole.sum(), [*model.convs[0].mods["labels"].parameters()], allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)  # unfrozen: the task update is trained
+    torch.manual_seed(0)
+    frozen = MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=2, freeze_seen_tasks=True).eval()
+    grads = torch.autograd.grad(logits(frozen, slice(None))[0].sum(), [*frozen.convs[0].mods["labels"].parameters()],
+                                allow_unused=True)
+    assert all(g is None or g.abs().sum() == 0 for g in grads)
+
+
+def test_frozen_seen_tasks_still_update_new_task_nodes_from_their_support():
+    torch.manual_seed(0)
+    model = MetaLink(nn.Linear(F_IN, D), n_tasks=T, hidden=D, layers=2, freeze_seen_tasks=True).eval()
+    x, Y = _data()
+    targets = torch.tensor([True, True] + [False] * (T - 2))
+    masks = make_masks(Y, SETTINGS["meta"], targets=targets, aux=torch.zeros(B, T, dtype=torch.bool),
+                       support=torch.arange(B) < 6)
+    with torch.no_grad():
+        base, _, _ = forward_block(model, Block(model.embed(x), Y, masks))
+        flipped = Y.clone()
+        flipped[masks.revealed] = 1 - Y[masks.revealed]
+        again, _, _ = forward_block(model, Block(model.embed(x), flipped, masks))
+    assert (base - again).abs().max() > 1e-4
