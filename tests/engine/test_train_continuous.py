@@ -27,8 +27,13 @@ def _config(tmp_path, name="run", **kw) -> TrainConfig:
                           "heldout_tasks": "last", **FAST, **kw})
 
 
+#: The issue-19 options of the model and layer, on continuous labels (the edge feature is (y, is_binary, is_continuous))
+VARIANTS = [("relational", dict(data_init="labels", message="linear", aggregate="sum", label_term="source")),
+            ("relational-meta", dict(freeze_seen_tasks=True))]
+
+
 @pytest.mark.parametrize(("setting", "extra"), [(s, {}) for s in ("standard", "relational", "meta", "relational-meta")]
-                         + [("meta", dict(episode_shots=16))])  # support drawn from the training fold
+                         + [("meta", dict(episode_shots=16))] + VARIANTS)  # support drawn from the training fold
 def test_every_setting_trains_on_continuous_labels_and_reports_regression_metrics(tmp_path, setting, extra):
     summary = train(_config(tmp_path, setting=setting, shots=64, **extra), progress=False)
     metrics = json.loads((tmp_path / "run" / "seed_0" / "metrics.json").read_text())
@@ -81,9 +86,10 @@ def test_standardisation_comes_from_the_train_fold_and_a_queried_test_value_chan
     np.testing.assert_array_equal(base["y_true"][keep], other["y_true"][keep])
 
 
-@pytest.mark.parametrize("setting", ["standard", "relational", "meta", "relational-meta"])
-def test_queried_continuous_values_never_reach_the_model(tmp_path, setting, leak_check):
-    config = _config(tmp_path, setting=setting, epochs=1, shots=64)
+@pytest.mark.parametrize(("setting", "extra"),
+                         [(s, {}) for s in ("standard", "relational", "meta", "relational-meta")] + VARIANTS)
+def test_queried_continuous_values_never_reach_the_model(tmp_path, setting, extra, leak_check):
+    config = _config(tmp_path, setting=setting, epochs=1, shots=64, **extra)
     train(config, progress=False)
     model, _, ckpt = load_model(tmp_path / "run" / "seed_0" / "best.pt")
     data = prepare_data(config, progress=False)
