@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import MetaLinkError
 from ..kg.build import revealed_matrix
 from ..kg.settings import SETTINGS, Setting
-from .heads import TaskHeadModel
+from .heads import TaskHeadModel, mix_revealed_labels
 from .prototypes import label_mean_difference
 
 
@@ -60,8 +60,7 @@ class LabelsAsFeatures(TaskHeadModel):
         if (task_ids < 0).any():
             raise MetaLinkError("model labels-as-features has no head for new tasks: "
                                 "use it in the standard or relational setting")
-        labels, mask = revealed_matrix(kg)
-        h = torch.relu(self.mix(torch.cat([z, labels, mask], dim=-1)))
+        h = mix_revealed_labels(self.mix, z, kg, task_ids, self.n_tasks)
         scores = h @ self.task_weight[task_ids].T + self.task_bias[task_ids]
         return scores[src, dst]
 

@@ -1,10 +1,14 @@
-"""What every model shares: an encoder whose output is L2-normalised, and a head per seen task."""
+"""What every model shares: an encoder whose output is L2-normalised, a head per seen task, and
+labels-as-features' input layer over the revealed labels (MetaLink's --data-init labels and the baseline)."""
 
 from __future__ import annotations
 
+import dgl
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..kg.build import revealed_matrix
 
 
 class TaskHeadModel(nn.Module):
@@ -38,3 +42,32 @@ class TaskHeadModel(nn.Module):
     def embed(self, inputs) -> torch.Tensor:
         """Encoder output, L2-normalised: (B, D)."""
         return F.normalize(self.encoder(inputs), dim=-1)
+
+
+def mix_revealed_labels(mix: nn.Linear, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor,
+                        n_tasks: int) -> torch.Tensor:
+    r""":math:`\mathrm{ReLU}(V [z_i \| y_i \| m_i])`, labels-as-features' input layer, (B, D).
+
+    ``y_i`` (T,) holds data node i's revealed labels on the seen tasks, in head order (+1/-1 for a
+    binary label, the standardised value for a continuous one, 0 where not revealed) and ``m_i``
+    (T,) where they are revealed, read from the knowledge graph ``kg``: :math:`V [z_i \| y_i \| m_i]
+    = V_z z_i + \sum_t (y_{it} a_t + c_t)` over i's label edges. A task node with
+    ``task_ids == -1`` (a new task) has no column and is left out.
+
+    Parameters
+    ----------
+    mix : nn.Linear
+        ``V``, from ``D + 2 T`` to its output size.
+    z : Tensor, (B, D)
+    kg : DGLGraph
+        B data and T_b task nodes.
+    task_ids : LongTensor, (T_b,)
+        Head of each task node, -1 for a new task.
+    n_tasks : int
+        ``T``, the number of heads.
+    """
+    labels, mask = revealed_matrix(kg)
+    seen = task_ids >= 0
+    columns = z.new_zeros(2, len(z), n_tasks)
+    columns[:, :, task_ids[seen]] = torch.stack([labels[:, seen], mask[:, seen]]).to(z.dtype)
+    return torch.relu(mix(torch.cat([z, columns[0], columns[1]], dim=-1)))

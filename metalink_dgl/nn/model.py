@@ -7,11 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..kg.build import revealed_matrix
 from ..kg.schema import DATA, LABEL_FEATS, TASK
 from ..kg.settings import Setting
 from .conv import MetaLinkConv
-from .heads import TaskHeadModel
+from .heads import TaskHeadModel, mix_revealed_labels
 from .prototypes import support_prototypes
 
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
@@ -157,14 +156,10 @@ class MetaLink(TaskHeadModel):
 
     def data_features(self, z: torch.Tensor, kg: dgl.DGLGraph, task_ids: torch.Tensor) -> torch.Tensor:
         r"""Initial data node features, (B, D): ``z`` itself, or with ``data_init="labels"``
-        :math:`\mathrm{ReLU}(V [z_i \| y_i \| m_i])`.
-
-        ``y_i`` (T,) holds data node i's revealed labels on the seen tasks, in head order (+1/-1 for
-        a binary label, the standardised value for a continuous one, 0 where not revealed) and
-        ``m_i`` (T,) where they are revealed: :math:`V [z_i \| y_i \| m_i] = V_z z_i + \sum_t (y_{it}
-        a_t + c_t)` over i's label edges, labels-as-features' sum of per-task label vectors, read
-        from the knowledge graph. A new task (``task_ids == -1``) has no column: its labels (a
-        support row's) reach data nodes through the KG layers only.
+        :math:`\mathrm{ReLU}(V [z_i \| y_i \| m_i])` of it and i's revealed labels of seen tasks
+        (:func:`~metalink_dgl.nn.heads.mix_revealed_labels`, labels-as-features' input layer). A new
+        task (``task_ids == -1``) has no column: its labels (a support row's) reach data nodes
+        through the KG layers only.
 
         Parameters
         ----------
@@ -177,11 +172,7 @@ class MetaLink(TaskHeadModel):
         """
         if self.label_mix is None:
             return z
-        labels, mask = revealed_matrix(kg)
-        seen = task_ids >= 0
-        columns = z.new_zeros(2, len(z), self.n_tasks)
-        columns[:, :, task_ids[seen]] = torch.stack([labels[:, seen], mask[:, seen]]).to(z.dtype)
-        return torch.relu(self.label_mix(torch.cat([z, columns[0], columns[1]], dim=-1)))
+        return mix_revealed_labels(self.label_mix, z, kg, task_ids, self.n_tasks)
 
     def _heads(self, param: torch.Tensor, task_ids: torch.Tensor) -> torch.Tensor:
         """Rows ``task_ids`` of a per-task parameter, zeros for -1 (a model with no heads has only new tasks)."""
