@@ -145,6 +145,7 @@ class TrainConfig:
     freeze_seen_tasks: bool = _option(False, "Seen task nodes keep their learned head through the KG layers (only "
                                       "data nodes and new task nodes are updated): a seen task's representation "
                                       "does not depend on the molecules of its block.")
+    kg_dropout: float = _option(0.0, "Dropout on the node features entering each KG layer (training only).")
     message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
                            "sigmoid(G h + P y), the gate of the authors' code; linear = W h + O y (no ReLU: "
                            "with --aggregate sum, positive and negative labels cancel as in labels-as-features).",
@@ -239,6 +240,9 @@ class TrainConfig:
              f"--data-init {self.data_init} is an option of MetaLink, not of --model {self.model}"),
             (not self.freeze_seen_tasks or (self.model == "metalink" and self.layers >= 1),
              "--freeze-seen-tasks changes MetaLink's KG layers: use it with --model metalink --layers >= 1"),
+            (0.0 <= self.kg_dropout < 1.0, f"--kg-dropout {self.kg_dropout} must be in [0, 1)"),
+            (self.kg_dropout == 0.0 or (self.model == "metalink" and self.layers >= 1),
+             "--kg-dropout regularises MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (self.new_task_init in NEW_TASK_INITS,
              f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
             (self.heldout_tasks in HELDOUT_PICKS,

@@ -115,12 +115,16 @@ class MetaLink(TaskHeadModel):
         Seen task nodes keep their head ``w_j`` through every KG layer (only data nodes and new
         task nodes are updated), so that a seen task's representation does not depend on which
         molecules share its block.
+    kg_dropout : float
+        Dropout probability on the node features entering each KG layer (training only; the
+        scores of every layer read the features before it).
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
                  edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
                  message: str = "add", edge_feats: int = LABEL_FEATS, aggregate: str = "mean",
-                 label_term: str = "shared", data_init: str = "encoder", freeze_seen_tasks: bool = False):
+                 label_term: str = "shared", data_init: str = "encoder", freeze_seen_tasks: bool = False,
+                 kg_dropout: float = 0.0):
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
         if data_init not in DATA_INITS:
@@ -128,6 +132,7 @@ class MetaLink(TaskHeadModel):
         super().__init__(encoder, n_tasks, hidden)
         self.layers = layers
         self.new_task_init, self.data_init, self.freeze_seen_tasks = new_task_init, data_init, freeze_seen_tasks
+        self.kg_dropout = nn.Dropout(kg_dropout)
         self.label_mix = nn.Linear(hidden + 2 * n_tasks, hidden) if data_init == "labels" else None  # V
         self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message, edge_feats=edge_feats,
                                                 aggregate=aggregate, label_term=label_term)
@@ -217,7 +222,7 @@ class MetaLink(TaskHeadModel):
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
         frozen = (task_ids >= 0)[:, None] if self.freeze_seen_tasks else None
         for conv, predictor in zip(self.convs, self.predictors[1:]):
-            updated = conv(kg, h)
+            updated = conv(kg, {ntype: self.kg_dropout(feats) for ntype, feats in h.items()})
             if frozen is not None:
                 updated[TASK] = torch.where(frozen, h[TASK], updated[TASK])
             h = updated

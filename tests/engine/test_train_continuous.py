@@ -29,7 +29,7 @@ def _config(tmp_path, name="run", **kw) -> TrainConfig:
 
 #: The issue-19 options of the model and layer, on continuous labels (the edge feature is (y, is_binary, is_continuous))
 VARIANTS = [("relational", dict(data_init="labels", message="linear", aggregate="sum", label_term="source")),
-            ("relational-meta", dict(freeze_seen_tasks=True))]
+            ("relational-meta", dict(freeze_seen_tasks=True, kg_dropout=0.3))]
 
 
 @pytest.mark.parametrize(("setting", "extra"), [(s, {}) for s in ("standard", "relational", "meta", "relational-meta")]

@@ -67,7 +67,7 @@ def _trained(tmp_path, setting="relational", **kw):
     ("relational-meta", dict(aggregate="signed", label_term="source")),
     ("relational", dict(aggregate="sum")),
     ("relational-meta", dict(message="linear", aggregate="sum", label_term="source")),
-    ("relational", dict(data_init="labels")),
+    ("relational", dict(data_init="labels", kg_dropout=0.3)),
     ("relational-meta", dict(freeze_seen_tasks=True)),
 ])
 def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, layer, leak_check):

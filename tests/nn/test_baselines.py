@@ -104,6 +104,8 @@ def _subset(masks, rows):
         (dict(model="labels-as-features", layers=0, data_init="labels"), "--data-init labels is an option of MetaLink"),
         (dict(data_init="smiles"), "--data-init 'smiles' is not one of"),
         (dict(freeze_seen_tasks=True, layers=0), "--freeze-seen-tasks changes MetaLink's KG layers"),
+        (dict(kg_dropout=0.2, layers=0), "--kg-dropout regularises MetaLink's KG layers"),
+        (dict(kg_dropout=1.0), "--kg-dropout 1.0 must be in"),
     ],
 )
 def test_config_rejects_baselines_where_they_do_not_apply(kw, message):

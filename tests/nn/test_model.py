@@ -207,6 +207,44 @@ def test_data_init_labels_matches_the_dense_reference_with_gradients():
                                                   task_ids), out)
 
 
+def test_kg_dropout_matches_the_dense_reference_with_gradients():
+    """``kg_dropout=p``: in training each KG layer reads its input features times a Bernoulli(1 - p)
+    mask over 1 - p (data and task nodes; each layer's score reads the features before the dropout),
+    in values and gradients; in evaluation the model is the one without dropout, weight for weight."""
+    p = 0.3
+    x, Y = _data()
+    Y = Y.double()
+    model = _model(kg_dropout=p).double().train()
+    plain = _model().double()
+    plain.load_state_dict(model.state_dict())
+    revealed = ~torch.isnan(Y) & (torch.rand(B, T, generator=torch.Generator().manual_seed(2)) < 0.5)
+    kg = build_knowledge_graph(revealed, Y)
+    task_ids = torch.arange(T)
+    src, dst = (~torch.isnan(Y) & ~revealed).nonzero(as_tuple=True)
+    z = model.embed(x.double()).detach().requires_grad_()
+    torch.manual_seed(5)
+    out = model.score_pairs(z, kg, task_ids, src, dst)
+    torch.manual_seed(5)  # the same draws, in the same order (per layer: data, then task features)
+    keep = [{ntype: torch.nn.functional.dropout(torch.ones(n, D, dtype=torch.float64), p)
+             for ntype, n in (("data", B), ("task", T))} for _ in plain.convs]
+    h = {"data": z, "task": plain.task_weight}
+    ref = plain.predictors[0](h["data"], h["task"], src, dst)
+    for conv, predictor, mask in zip(plain.convs, plain.predictors[1:], keep):
+        h = conv(kg, {ntype: feats * mask[ntype] for ntype, feats in h.items()})
+        ref = ref + predictor(h["data"], h["task"], src, dst)
+    ref = ref + plain.task_bias[dst]
+    assert all(((m == 0) | (m == 1 / (1 - p))).all() and (m == 0).any() for k in keep for m in k.values())
+    torch.testing.assert_close(out, ref)
+    params = [z, *model.convs.parameters()]
+    for got, want in zip(torch.autograd.grad(out.square().sum(), params),
+                         torch.autograd.grad(ref.square().sum(), [z, *plain.convs.parameters()])):
+        torch.testing.assert_close(got, want)
+    with torch.no_grad():
+        without = plain.score_pairs(z, kg, task_ids, src, dst)
+        assert torch.equal(model.eval().score_pairs(z, kg, task_ids, src, dst), without)
+        assert not torch.allclose(out, without)
+
+
 def test_data_init_labels_without_kg_layers_is_labels_as_features():
     """With no KG layer the model scores h_i . w_j + b_j from h_i = ReLU(V [z_i | y_i | m_i]): the
     labels-as-features baseline with the same weights, pair for pair."""
