@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from ..device import DEVICES
 from ..errors import MetaLinkError
-from ..kg.settings import HELDOUT_PICKS, SETTINGS, check_aux_ratio
+from ..kg.settings import AUX_TASKS, HELDOUT_PICKS, SETTINGS, check_aux_ratio
 from ..label_matrix import LABEL_STORAGES
 from ..nn import (
     AGGREGATES,
@@ -106,6 +106,10 @@ class TrainConfig:
     heldout_tasks: str = _option("random", "Which tasks are held out (meta settings): a seeded random sample, or "
                                  "the last columns (the same tasks for every seed, as in the authors' code).",
                                  choices=HELDOUT_PICKS)
+    aux_tasks: str = _option("seen", "Meta settings: the tasks a validation or test query example may reveal "
+                             "(relational-meta) and is not scored on: the seen tasks (the paper's text), or all, "
+                             "the other held-out tasks included. Training episodes are not changed.",
+                             choices=AUX_TASKS)
     shots: int | None = _option(None, "K-shot support at test time (meta settings): each held-out task shows K of "
                                 "its labelled training examples, or all if it has fewer; fewshot: support images "
                                 "per class, K.")
@@ -245,6 +249,10 @@ class TrainConfig:
              "--kg-dropout regularises MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (self.new_task_init in NEW_TASK_INITS,
              f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
+            (self.aux_tasks in AUX_TASKS, f"--aux-tasks {self.aux_tasks!r} is not one of {', '.join(AUX_TASKS)}"),
+            (self.aux_tasks == "seen" or (meta and self.kind != "fewshot"),
+             f"--aux-tasks {self.aux_tasks} draws auxiliary pairs among held-out tasks: use it with --setting meta "
+             "or relational-meta"),
             (self.heldout_tasks in HELDOUT_PICKS,
              f"--heldout-tasks {self.heldout_tasks!r} is not one of {', '.join(HELDOUT_PICKS)}"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),

@@ -144,7 +144,8 @@ class MultitaskJob(SeedJob):
         self.split = data.dataset.make_split(config.split, seed)
         self.draw = EvalDraw.create(data.Y, self.split, self.setting, seed=seed, aux_ratio=config.aux_ratio,
                                     heldout_ratio=config.heldout_ratio, shots=config.shots,
-                                    heldout_pick=config.heldout_tasks, source=data.dataset.source)
+                                    heldout_pick=config.heldout_tasks, source=data.dataset.source,
+                                    aux_tasks=config.aux_tasks)
         self.seen = ~self.draw.heldout
         self.train_rows = as_rows(self.split.train)
         world = World.current()

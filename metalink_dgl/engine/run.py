@@ -122,7 +122,8 @@ def evaluate_checkpoint(path: str | os.PathLike, *, aux_ratio: float | None = No
         split = SimpleNamespace(**{name: rows.numpy() for name, rows in ckpt["split"].items()})
         draw = EvalDraw.create(data.Y, split, setting, seed=int(ckpt["seed"]), aux_ratio=aux_ratio,
                                heldout_ratio=config.heldout_ratio, shots=config.shots,
-                               heldout_pick=config.heldout_tasks, source=str(path))
+                               heldout_pick=config.heldout_tasks, source=str(path),
+                               aux_tasks=config.aux_tasks)
     Y = scaler.transform(data.Y)
     if leave_one_out:
         train_rows = ckpt["split"]["train"]

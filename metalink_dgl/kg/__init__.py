@@ -20,13 +20,13 @@ from .schema import (
     encode_labels,
     label_feats,
 )
-from .settings import HELDOUT_PICKS, SETTINGS, Setting, check_aux_ratio, get_setting, split_tasks
+from .settings import AUX_TASKS, HELDOUT_PICKS, SETTINGS, Setting, check_aux_ratio, get_setting, split_tasks
 
 __all__ = [
     "DATA", "TASK", "LABELS", "REV_LABELS", "LABEL", "LABEL_FEATS", "MIXED_LABEL_FEATS", "label_feats",
     "encode_labels", "decode_labels",
     "build_knowledge_graph", "revealed_matrix",
-    "Setting", "SETTINGS", "HELDOUT_PICKS", "get_setting", "check_aux_ratio", "split_tasks",
+    "Setting", "SETTINGS", "HELDOUT_PICKS", "AUX_TASKS", "get_setting", "check_aux_ratio", "split_tasks",
     "Masks", "make_masks", "Episode", "draw_episode", "training_masks", "draw_aux", "draw_known",
     "EvalDraw", "draw_support",
 ]

@@ -20,7 +20,7 @@ from ..errors import MetaLinkError
 from ..io import atomic_write_json
 from ..label_matrix import BLOCK_ROWS, LabelMatrix, row_blocks, take
 from .masks import draw_aux
-from .settings import Setting, split_tasks
+from .settings import AUX_TASKS, Setting, split_tasks
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +47,22 @@ class EvalDraw:
 
     @classmethod
     def create(cls, Y: LabelMatrix, split, setting: Setting, *, seed: int, aux_ratio: float,
-               heldout_ratio: float, shots: int, heldout_pick: str = "random", source: str = "dataset") -> EvalDraw:
+               heldout_ratio: float, shots: int, heldout_pick: str = "random", source: str = "dataset",
+               aux_tasks: str = "seen") -> EvalDraw:
         """Draw for ``split`` (``.train/.val/.test`` row arrays) of the labels ``Y`` (N, T).
 
-        ``heldout_pick`` chooses the held-out tasks (:func:`metalink_dgl.kg.settings.split_tasks`).
+        ``heldout_pick`` chooses the held-out tasks (:func:`metalink_dgl.kg.settings.split_tasks`),
+        ``aux_tasks`` the tasks the auxiliary pairs are drawn from (:data:`~metalink_dgl.kg.settings.AUX_TASKS`).
         """
+        if aux_tasks not in AUX_TASKS:
+            raise MetaLinkError(f"--aux-tasks {aux_tasks!r} is not one of {', '.join(AUX_TASKS)}")
         T = Y.shape[1]
         generator = torch.Generator().manual_seed(10_007 * seed + 1)
         heldout = (split_tasks(T, heldout_ratio, seed, heldout_pick) if setting.meta
                    else torch.zeros(T, dtype=torch.bool))
         seen = ~heldout
-        aux = {name: draw_aux(seen, len(rows), aux_ratio, generator) for name, rows in
+        candidates = seen if aux_tasks == "seen" else torch.ones(T, dtype=torch.bool)
+        aux = {name: draw_aux(candidates, len(rows), aux_ratio, generator) for name, rows in
                (("val", split.val), ("test", split.test))}
         support, shown = torch.zeros(0, dtype=torch.long), torch.zeros(0, T, dtype=torch.bool)
         if setting.meta:

@@ -52,6 +52,11 @@ def check_aux_ratio(ratio: float) -> float:
 #: How the held-out tasks are chosen: a seeded random sample, or the last task columns
 #: (the authors' code holds out the last 20% of the columns, the same tasks for every seed).
 HELDOUT_PICKS = ("random", "last")
+#: Which tasks a validation or test query example may reveal as auxiliary labels (and is then not
+#: scored on) in the meta settings: the seen tasks (the paper's text), or every task, the held-out
+#: ones included (a query row of relational-meta then shows some of its labels on the new tasks it is
+#: not scored on). Training episodes are not changed.
+AUX_TASKS = ("seen", "all")
 
 
 def split_tasks(n_tasks: int, heldout_ratio: float, seed: int, pick: str = "random") -> torch.Tensor:

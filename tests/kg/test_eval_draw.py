@@ -9,7 +9,7 @@ import torch
 from metalink_dgl.data import load_dataset, make_split
 from metalink_dgl.engine import load_model, score_rows
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.kg import SETTINGS, EvalDraw, draw_support, split_tasks
+from metalink_dgl.kg import SETTINGS, EvalDraw, draw_support, make_masks, split_tasks
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,25 @@ def test_draw_json_lists_the_labelled_auxiliary_tasks_of_each_row(toxcast, tmp_p
     labelled = ~torch.isnan(Y[split.test])
     assert torch.equal(listed, draw.aux["test"] & labelled)  # drawn and labelled, nothing else
     assert bool((draw.aux["test"] & ~labelled).any())  # ToxCast is sparse: some drawn tasks had no label
+
+
+@pytest.mark.parametrize("aux_tasks", ["seen", "all"])
+def test_aux_tasks_chooses_where_the_relational_meta_query_rows_reveal_labels(sider, aux_tasks):
+    """``aux_tasks="seen"`` (default) draws a query row's auxiliary pairs among the seen tasks only; ``"all"``
+    also among the held-out ones: those pairs are then revealed as label edges into the new task nodes
+    and taken out of the scored pairs, in relational-meta and meta alike (the two score the same pairs)."""
+    Y = torch.from_numpy(sider.Y)
+    split = make_split(sider.smiles, "scaffold", 0)
+    draw = EvalDraw.create(Y, split, SETTINGS["relational-meta"], seed=0, aux_ratio=0.2, heldout_ratio=0.2, shots=64,
+                           aux_tasks=aux_tasks)
+    aux = draw.aux["test"]
+    assert torch.equal(aux.sum(dim=1), torch.full((len(split.test),), round(0.2 * (27 if aux_tasks == "all" else 22))))
+    assert bool(aux[:, draw.heldout].any()) == (aux_tasks == "all")
+    Yt = Y[split.test]
+    for setting in ("meta", "relational-meta"):
+        masks = make_masks(Yt, SETTINGS[setting], targets=draw.heldout, aux=aux)
+        assert not (masks.queried & aux).any() and torch.equal(masks.queried, ~torch.isnan(Yt) & draw.heldout & ~aux)
+        revealed_new = masks.revealed[:, draw.heldout]
+        assert bool(revealed_new.any()) == (aux_tasks == "all" and setting == "relational-meta")
+    with pytest.raises(MetaLinkError, match="--aux-tasks 'some' is not one of seen, all"):
+        EvalDraw.create(Y, split, SETTINGS["meta"], seed=0, aux_ratio=0.2, heldout_ratio=0.2, shots=8, aux_tasks="some")
