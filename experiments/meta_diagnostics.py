@@ -3,6 +3,8 @@
 * test ROC-AUC with the support labels as they are, and with every shown one flipped (0 <-> 1):
   a model that builds its new tasks from the support set falls well below chance when the
   support says the opposite; one that scores the same ignores it;
+* in relational-meta, test ROC-AUC with the query rows' auxiliary labels hidden: what the labels of
+  the seen tasks add to (or take from) the new tasks' scores;
 * the mean Pearson correlation, over the first test block of molecules, between the logits of
   every pair of held-out tasks: near 1 means one ranking of the molecules for all new tasks.
 
@@ -39,6 +41,14 @@ def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
     out = Y.clone()
     block = out[draw.support]
     out[draw.support] = torch.where(draw.support_shown, 1 - block, block)
+    return out
+
+
+def hidden_aux(Y: torch.Tensor, draw: EvalDraw, rows: torch.Tensor) -> torch.Tensor:
+    """``Y`` (N, T) with the auxiliary labels of the test ``rows`` hidden (NaN): they are never scored."""
+    out = Y.clone()
+    block = out[rows]
+    out[rows] = block.masked_fill(draw.aux["test"], float("nan"))
     return out
 
 
@@ -104,6 +114,9 @@ def diagnose(checkpoint: str) -> dict:
             "new_task_init": config.new_task_init, "edge_pred": config.edge_pred, "batch_size": config.batch_size,
             "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
+            "aux_tasks": config.aux_tasks,
+            "no_aux_roc_auc": roc_auc(hidden_aux(data.Y, draw, torch.as_tensor(ckpt["split"]["test"])))
+            if setting.relational else None,
             "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
             "episode_shots": config.episode_shots, "episode_embed": config.episode_embed,
             **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio,
@@ -127,22 +140,27 @@ def render(records: list[dict], command: str, prov: dict) -> str:
              "per new task (median over tasks, labelled / positive rows): at test, and in an average training "
              "episode (the support half of one minibatch; with episode_shots K, up to K labelled training rows). "
              "heldout_tasks=last: the authors' held-out tasks (the last "
-             "20% of the columns), not a seeded random 20%.", "",
+             "20% of the columns), not a seeded random 20%. No auxiliary labels (relational-meta): test ROC-AUC "
+             "with the query rows' auxiliary labels hidden (the same scored pairs).", "",
              "| dataset | setting | model | options | L | batch | test | flipped support | test − flipped | "
-             "correlation | support at test | support in training |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "no auxiliary labels | correlation | support at test | support in training |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
         layer = [k for k in ("message", "aggregate", "label_term", "data_init", "new_task_init", "edge_pred")
                  if r["model"] == "metalink" and r.get(k) not in (None, *EQ3_LAYER)]
-        options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks"] if r[k] not in (None, "random"))
+        options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks", "aux_tasks"]
+                            if r.get(k) not in (None, "random", "seen"))
         options = ", ".join(filter(None, [options, "episode_heads" if r.get("episode_heads") else "",
                                           f"episode_shots={r['episode_shots']}" if r.get("episode_shots") else "",
                                           f"episode_embed={r['episode_embed']}" if r.get("episode_embed") == "step"
                                           else ""]))
         default = "(eq. 3)" if r["model"] == "metalink" else ""
+        no_aux = "—" if r.get("no_aux_roc_auc") is None else f"{100 * r['no_aux_roc_auc']:.1f}"
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or default} | {r['layers']} | "
                      f"{r['batch_size']} | {100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "
-                     f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f} | {r['correlation']:.3f} | "
+                     f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f} | "
+                     f"{no_aux} | "
+                     f"{r['correlation']:.3f} | "
                      f"{r['test_support']:.0f} / {r['test_support_positive']:.0f} | "
                      f"{r['episode_support']:.1f} / {r['episode_support_positive']:.1f} |")
     return "\n".join(lines) + "\n"

@@ -33,6 +33,17 @@ def test_flips_exactly_the_shown_support_labels(sider, untrained_checkpoint):
     assert torch.equal(changed, expected) and int(changed.sum()) > 0
 
 
+def test_hides_exactly_the_auxiliary_labels_of_the_test_rows(sider, untrained_checkpoint):
+    ckpt = load_checkpoint(untrained_checkpoint("relational-meta"))
+    draw, rows = EvalDraw.from_state(ckpt["draw"]), torch.as_tensor(ckpt["split"]["test"])
+    Y = torch.from_numpy(sider.Y)
+    hidden = _script().hidden_aux(Y, draw, rows)
+    expected = torch.zeros_like(Y, dtype=torch.bool)
+    expected[rows] = draw.aux["test"]
+    assert torch.equal(torch.isnan(hidden), expected | torch.isnan(Y)) and int(expected.sum()) > 0
+    assert torch.equal(hidden[~expected], Y[~expected])
+
+
 def test_prints_both_scores_and_the_task_correlation(untrained_checkpoint, monkeypatch, capsys):
     path = untrained_checkpoint("relational-meta")
     monkeypatch.setattr(sys, "argv", ["meta_diagnostics.py", str(path)])
@@ -58,8 +69,10 @@ def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, 
     rows = [line for line in (tmp_path / "diag.md").read_text().splitlines() if line.startswith("| sider")]
     assert len(rows) == 2
     r = record["records"][0]
-    assert rows[0].split(" | ")[6:9] == [f"{100 * r['test_roc_auc']:.1f}", f"{100 * r['flipped_roc_auc']:.1f}",
-                                         f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f}"]
+    assert rows[0].split(" | ")[6:10] == [f"{100 * r['test_roc_auc']:.1f}", f"{100 * r['flipped_roc_auc']:.1f}",
+                                          f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f}",
+                                          f"{100 * r['no_aux_roc_auc']:.1f}"]
+    assert record["records"][1]["no_aux_roc_auc"] is None and rows[1].split(" | ")[9] == "—"  # meta: none to hide
 
 
 def test_support_sizes_at_test_and_in_a_training_episode():
