@@ -3,8 +3,9 @@
 * test ROC-AUC with the support labels as they are, and with every shown one flipped (0 <-> 1):
   a model that builds its new tasks from the support set falls well below chance when the
   support says the opposite; one that scores the same ignores it;
-* in relational-meta, test ROC-AUC with the query rows' auxiliary labels hidden: what the labels of
-  the seen tasks add to (or take from) the new tasks' scores;
+* in relational-meta, test ROC-AUC with the query rows' auxiliary labels hidden: what they add to
+  (or take from) the new tasks' scores; with ``--aux-tasks all`` also with only those on held-out
+  tasks hidden (what the labels of the other new tasks add);
 * the mean Pearson correlation, over the first test block of molecules, between the logits of
   every pair of held-out tasks: near 1 means one ranking of the molecules for all new tasks.
 
@@ -44,17 +45,19 @@ def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
     return out
 
 
-def hidden_aux(Y: torch.Tensor, draw: EvalDraw, rows: torch.Tensor) -> torch.Tensor:
-    """``Y`` (N, T) with the auxiliary labels of the test ``rows`` hidden (NaN): they are never scored."""
+def hidden_aux(Y: torch.Tensor, draw: EvalDraw, rows: torch.Tensor, tasks: torch.Tensor | None = None) -> torch.Tensor:
+    """``Y`` (N, T) with the auxiliary labels of the test ``rows`` hidden (NaN), on every task or on
+    ``tasks`` (T,) only: they are never scored."""
+    hide = draw.aux["test"] if tasks is None else draw.aux["test"] & tasks
     out = Y.clone()
-    block = out[rows]
-    out[rows] = block.masked_fill(draw.aux["test"], float("nan"))
+    out[rows] = out[rows].masked_fill(hide, float("nan"))
     return out
 
 
 @torch.no_grad()
 def task_correlation(model, data, draw: EvalDraw, rows: torch.Tensor, aux: torch.Tensor, setting) -> float:
-    """Mean Pearson correlation between the held-out tasks' logit columns over ``rows`` (one block)."""
+    """Mean Pearson correlation between the held-out tasks' logit columns over ``rows`` (one block), every
+    held-out pair scored; ``aux`` (len(rows), T) must not hold one."""
     model.eval()
     device = torch.device("cpu")
     support = embed_support(model, data.inputs, data.Y, draw.support, draw.support_shown, batch_size=len(rows),
@@ -108,6 +111,7 @@ def diagnose(checkpoint: str) -> dict:
                                   data.dataset.task_names)["roc_auc"]
 
     rows = ckpt["split"]["test"][:config.batch_size]
+    test_rows = torch.as_tensor(ckpt["split"]["test"])
     return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "model": config.model,
             "layers": config.layers, "message": config.message, "aggregate": config.aggregate,
             "label_term": config.label_term, "data_init": config.data_init,
@@ -115,13 +119,16 @@ def diagnose(checkpoint: str) -> dict:
             "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
             "aux_tasks": config.aux_tasks,
-            "no_aux_roc_auc": roc_auc(hidden_aux(data.Y, draw, torch.as_tensor(ckpt["split"]["test"])))
-            if setting.relational else None,
+            "no_aux_roc_auc": roc_auc(hidden_aux(data.Y, draw, test_rows)) if setting.relational else None,
+            "no_heldout_aux_roc_auc": roc_auc(hidden_aux(data.Y, draw, test_rows, draw.heldout))
+            if setting.relational and config.aux_tasks == "all" else None,
             "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
             "episode_shots": config.episode_shots, "episode_embed": config.episode_embed,
             **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio,
                             config.episode_shots),
-            "correlation": task_correlation(model, data, draw, rows, draw.aux["test"][:len(rows)], setting)}
+            # over every held-out pair: the auxiliary pairs on held-out tasks (--aux-tasks all) stay hidden
+            "correlation": task_correlation(model, data, draw, rows, draw.aux["test"][:len(rows)] & ~draw.heldout,
+                                            setting)}
 
 
 #: Values of the layer options that are the paper's eq. 3 (not shown in the options column).
@@ -141,10 +148,11 @@ def render(records: list[dict], command: str, prov: dict) -> str:
              "episode (the support half of one minibatch; with episode_shots K, up to K labelled training rows). "
              "heldout_tasks=last: the authors' held-out tasks (the last "
              "20% of the columns), not a seeded random 20%. No auxiliary labels (relational-meta): test ROC-AUC "
-             "with the query rows' auxiliary labels hidden (the same scored pairs).", "",
+             "with the query rows' auxiliary labels hidden (the same scored pairs); "
+             "with aux_tasks=all, also with only those on held-out tasks hidden.", "",
              "| dataset | setting | model | options | L | batch | test | flipped support | test − flipped | "
-             "no auxiliary labels | correlation | support at test | support in training |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "no auxiliary labels | none on held-out tasks | correlation | support at test | support in training |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
         layer = [k for k in ("message", "aggregate", "label_term", "data_init", "new_task_init", "edge_pred")
                  if r["model"] == "metalink" and r.get(k) not in (None, *EQ3_LAYER)]
@@ -155,11 +163,12 @@ def render(records: list[dict], command: str, prov: dict) -> str:
                                           f"episode_embed={r['episode_embed']}" if r.get("episode_embed") == "step"
                                           else ""]))
         default = "(eq. 3)" if r["model"] == "metalink" else ""
-        no_aux = "—" if r.get("no_aux_roc_auc") is None else f"{100 * r['no_aux_roc_auc']:.1f}"
+        no_aux, no_heldout_aux = ("—" if r.get(key) is None else f"{100 * r[key]:.1f}"
+                                  for key in ("no_aux_roc_auc", "no_heldout_aux_roc_auc"))
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or default} | {r['layers']} | "
                      f"{r['batch_size']} | {100 * r['test_roc_auc']:.1f} | {100 * r['flipped_roc_auc']:.1f} | "
                      f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f} | "
-                     f"{no_aux} | "
+                     f"{no_aux} | {no_heldout_aux} | "
                      f"{r['correlation']:.3f} | "
                      f"{r['test_support']:.0f} / {r['test_support_positive']:.0f} | "
                      f"{r['episode_support']:.1f} / {r['episode_support_positive']:.1f} |")

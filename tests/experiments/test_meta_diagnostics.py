@@ -42,6 +42,9 @@ def test_hides_exactly_the_auxiliary_labels_of_the_test_rows(sider, untrained_ch
     expected[rows] = draw.aux["test"]
     assert torch.equal(torch.isnan(hidden), expected | torch.isnan(Y)) and int(expected.sum()) > 0
     assert torch.equal(hidden[~expected], Y[~expected])
+    some = torch.arange(Y.shape[1]) < 5
+    partly = _script().hidden_aux(Y, draw, rows, some)
+    assert torch.equal(torch.isnan(partly), (expected & some) | torch.isnan(Y))
 
 
 def test_prints_both_scores_and_the_task_correlation(untrained_checkpoint, monkeypatch, capsys):
@@ -73,6 +76,7 @@ def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, 
                                           f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f}",
                                           f"{100 * r['no_aux_roc_auc']:.1f}"]
     assert record["records"][1]["no_aux_roc_auc"] is None and rows[1].split(" | ")[9] == "—"  # meta: none to hide
+    assert r["no_heldout_aux_roc_auc"] is None and rows[0].split(" | ")[10] == "—"  # aux on seen tasks only
 
 
 def test_support_sizes_at_test_and_in_a_training_episode():
