@@ -131,7 +131,8 @@ def build_model(config: TrainConfig, n_tasks: int, pretrained: bool = False,
                         new_task_init=config.new_task_init, message=config.message,
                         edge_feats=label_feats(continuous), aggregate=config.aggregate,
                         label_term=config.label_term, data_init=config.data_init,
-                        freeze_seen_tasks=config.freeze_seen_tasks, kg_dropout=config.kg_dropout)
+                        freeze_seen_tasks=config.freeze_seen_tasks, kg_dropout=config.kg_dropout,
+                        deep_supervision=config.deep_supervision)
     if continuous and config.model == "baseline++":
         raise MetaLinkError("--model baseline++ fits new-task heads on binary support labels; this dataset has "
                             "continuous tasks (use MetaLink)")

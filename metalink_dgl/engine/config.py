@@ -150,6 +150,9 @@ class TrainConfig:
                                       "data nodes and new task nodes are updated): a seen task's representation "
                                       "does not depend on the molecules of its block.")
     kg_dropout: float = _option(0.0, "Dropout on the node features entering each KG layer (training only).")
+    deep_supervision: bool = _option(False, "In training, score each queried pair by the sum of the first k + 1 "
+                                     "layers' predictions, k drawn per pair from 0..L (evaluation: all): every "
+                                     "partial sum is trained as a predictor, the input layer on its own included.")
     message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
                            "sigmoid(G h + P y), the gate of the authors' code; linear = W h + O y (no ReLU: "
                            "with --aggregate sum, positive and negative labels cancel as in labels-as-features).",
@@ -245,6 +248,9 @@ class TrainConfig:
             (not self.freeze_seen_tasks or (self.model == "metalink" and self.layers >= 1),
              "--freeze-seen-tasks changes MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (0.0 <= self.kg_dropout < 1.0, f"--kg-dropout {self.kg_dropout} must be in [0, 1)"),
+            (not self.deep_supervision or (self.model == "metalink" and self.layers >= 1),
+             "--deep-supervision trains MetaLink's partial sums of layer predictions: use it with --model metalink "
+             "--layers >= 1"),
             (self.kg_dropout == 0.0 or (self.model == "metalink" and self.layers >= 1),
              "--kg-dropout regularises MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (self.new_task_init in NEW_TASK_INITS,

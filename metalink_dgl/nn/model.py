@@ -118,13 +118,19 @@ class MetaLink(TaskHeadModel):
     kg_dropout : float
         Dropout probability on the node features entering each KG layer (training only; the
         scores of every layer read the features before it).
+    deep_supervision : bool
+        In training, each queried pair is scored by the sum of the first ``k + 1`` layers'
+        predictions for its own ``k`` drawn uniformly from ``0..layers`` (evaluation: all of them).
+        In expectation the loss is the mean loss of every partial sum, so the input layer must
+        predict on its own (with ``data_init="labels"``: labels-as-features) and each KG layer
+        refines the layers before it.
     """
 
     def __init__(self, encoder: nn.Module, n_tasks: int, hidden: int, layers: int = 2,
                  edge_pred: str = "dot", shared_weights: bool = False, new_task_init: str = "ones",
                  message: str = "add", edge_feats: int = LABEL_FEATS, aggregate: str = "mean",
                  label_term: str = "shared", data_init: str = "encoder", freeze_seen_tasks: bool = False,
-                 kg_dropout: float = 0.0):
+                 kg_dropout: float = 0.0, deep_supervision: bool = False):
         if new_task_init not in NEW_TASK_INITS:
             raise ValueError(f"new task init {new_task_init!r} is not one of {NEW_TASK_INITS}")
         if data_init not in DATA_INITS:
@@ -132,6 +138,7 @@ class MetaLink(TaskHeadModel):
         super().__init__(encoder, n_tasks, hidden)
         self.layers = layers
         self.new_task_init, self.data_init, self.freeze_seen_tasks = new_task_init, data_init, freeze_seen_tasks
+        self.deep_supervision = deep_supervision
         self.kg_dropout = nn.Dropout(kg_dropout)
         self.label_mix = nn.Linear(hidden + 2 * n_tasks, hidden) if data_init == "labels" else None  # V
         self.convs = nn.ModuleList(MetaLinkConv(hidden, hidden, shared_weights, message, edge_feats=edge_feats,
@@ -221,11 +228,15 @@ class MetaLink(TaskHeadModel):
         h = {DATA: self.data_features(z, kg, task_ids), TASK: task_feats}
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
         frozen = (task_ids >= 0)[:, None] if self.freeze_seen_tasks else None
-        for conv, predictor in zip(self.convs, self.predictors[1:]):
+        # the last layer that scores each pair (all of them in evaluation)
+        depth = (torch.randint(0, self.layers + 1, src.shape, device=src.device)
+                 if self.training and self.deep_supervision else None)
+        for layer, (conv, predictor) in enumerate(zip(self.convs, self.predictors[1:]), start=1):
             updated = conv(kg, {ntype: self.kg_dropout(feats) for ntype, feats in h.items()})
             if frozen is not None:
                 updated[TASK] = torch.where(frozen, h[TASK], updated[TASK])
             h = updated
-            logits = logits + predictor(h[DATA], h[TASK], src, dst)
+            scores = predictor(h[DATA], h[TASK], src, dst)
+            logits = logits + (scores if depth is None else torch.where(depth >= layer, scores, 0.0))
         bias = torch.where(task_ids >= 0, self._heads(self.task_bias, task_ids), 0.0)
         return logits + bias[dst]

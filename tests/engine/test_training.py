@@ -67,7 +67,7 @@ def _trained(tmp_path, setting="relational", **kw):
     ("relational-meta", dict(aggregate="signed", label_term="source")),
     ("relational", dict(aggregate="sum")),
     ("relational-meta", dict(message="linear", aggregate="sum", label_term="source")),
-    ("relational", dict(data_init="labels", kg_dropout=0.3)),
+    ("relational", dict(data_init="labels", kg_dropout=0.3, deep_supervision=True)),
     ("relational-meta", dict(freeze_seen_tasks=True)),
     ("relational-meta", dict(aux_tasks="all")),  # query rows reveal labels of other held-out tasks
 ])

@@ -106,6 +106,7 @@ def _subset(masks, rows):
         (dict(freeze_seen_tasks=True, layers=0), "--freeze-seen-tasks changes MetaLink's KG layers"),
         (dict(kg_dropout=0.2, layers=0), "--kg-dropout regularises MetaLink's KG layers"),
         (dict(kg_dropout=1.0), "--kg-dropout 1.0 must be in"),
+        (dict(deep_supervision=True, layers=0), "--deep-supervision trains MetaLink's partial sums"),
         (dict(aux_tasks="all", setting="relational"), "--aux-tasks all draws auxiliary pairs among held-out tasks"),
     ],
 )

@@ -245,6 +245,46 @@ def test_kg_dropout_matches_the_dense_reference_with_gradients():
         assert not torch.allclose(out, without)
 
 
+def test_deep_supervision_scores_each_pair_by_a_random_partial_sum_with_gradients():
+    """``deep_supervision``: in training, pair q gets the sum of the first ``k_q + 1`` layers' scores
+    (k_q uniform in 0..L, one draw per pair), i.e. the logit of the same model cut after layer k_q,
+    in values and gradients; in evaluation the model is the one without the option."""
+    x, Y = _data()
+    L = 3
+    model = _model(layers=L, deep_supervision=True).double().train()
+    revealed = ~torch.isnan(Y) & (torch.rand(B, T, generator=torch.Generator().manual_seed(2)) < 0.5)
+    kg = build_knowledge_graph(revealed, Y.double())
+    task_ids = torch.arange(T)
+    src, dst = (~torch.isnan(Y) & ~revealed).nonzero(as_tuple=True)
+    z = model.embed(x.double()).detach().requires_grad_()
+    torch.manual_seed(5)
+    out = model.score_pairs(z, kg, task_ids, src, dst)
+    torch.manual_seed(5)
+    depth = torch.randint(0, L + 1, src.shape)
+    assert len(depth.unique()) == L + 1  # every cut occurs among the pairs
+    h = {"data": z, "task": model.task_weight}
+    scores = [model.predictors[0](h["data"], h["task"], src, dst)]
+    for conv, predictor in zip(model.convs, model.predictors[1:]):
+        h = conv(kg, h)
+        scores.append(predictor(h["data"], h["task"], src, dst))
+    partial = torch.stack(scores).cumsum(0) + model.task_bias[dst]  # (L + 1, Q)
+    ref = partial.gather(0, depth[None]).squeeze(0)
+    torch.testing.assert_close(out, ref)
+    params = [z, *model.convs.parameters(), *model.predictors.parameters(), model.task_weight, model.task_bias]
+    for got, want in zip(torch.autograd.grad(out.square().sum(), params, allow_unused=True),
+                         torch.autograd.grad(ref.square().sum(), params, allow_unused=True)):
+        assert (got is None) == (want is None)
+        if got is not None:
+            torch.testing.assert_close(got, want)
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model.score_pairs(z, kg, task_ids, src, dst), partial[L])
+        convs, predictors = model.convs, model.predictors
+        for k in range(L):  # partial sum k is the model cut after its k-th KG layer
+            model.convs, model.predictors = convs[:k], predictors[:k + 1]
+            torch.testing.assert_close(model.score_pairs(z, kg, task_ids, src, dst), partial[k])
+
+
 def test_data_init_labels_without_kg_layers_is_labels_as_features():
     """With no KG layer the model scores h_i . w_j + b_j from h_i = ReLU(V [z_i | y_i | m_i]): the
     labels-as-features baseline with the same weights, pair for pair."""
