@@ -248,11 +248,11 @@ class TrainConfig:
             (not self.freeze_seen_tasks or (self.model == "metalink" and self.layers >= 1),
              "--freeze-seen-tasks changes MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (0.0 <= self.kg_dropout < 1.0, f"--kg-dropout {self.kg_dropout} must be in [0, 1)"),
+            (self.kg_dropout == 0.0 or (self.model == "metalink" and self.layers >= 1),
+             "--kg-dropout regularises MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (not self.deep_supervision or (self.model == "metalink" and self.layers >= 1),
              "--deep-supervision trains MetaLink's partial sums of layer predictions: use it with --model metalink "
              "--layers >= 1"),
-            (self.kg_dropout == 0.0 or (self.model == "metalink" and self.layers >= 1),
-             "--kg-dropout regularises MetaLink's KG layers: use it with --model metalink --layers >= 1"),
             (self.new_task_init in NEW_TASK_INITS,
              f"--new-task-init {self.new_task_init!r} is not one of {', '.join(NEW_TASK_INITS)}"),
             (self.aux_tasks in AUX_TASKS, f"--aux-tasks {self.aux_tasks!r} is not one of {', '.join(AUX_TASKS)}"),
