@@ -12,23 +12,18 @@ With ``--out PREFIX`` the numbers of every checkpoint go to ``PREFIX.json`` and 
 
 from __future__ import annotations
 
-import argparse
 import copy
-import shlex
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from metalink_dgl.engine import load_model, prepare_data, score_rows
 from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.experiments.diagnostics import diagnostics_main
 from metalink_dgl.experiments.stats import machine_line
-from metalink_dgl.io import atomic_write_json, atomic_write_text
 from metalink_dgl.kg import EvalDraw, get_setting
 from metalink_dgl.metrics import METRICS
 from metalink_dgl.nn import MetaLink
-from metalink_dgl.provenance import provenance
 
 
 def cut(model: MetaLink, k: int) -> MetaLink:
@@ -89,24 +84,14 @@ def render(records: list[dict], command: str, prov: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(r: dict) -> str:
+    """The printed line of a record (after the checkpoint's path)."""
+    return ", ".join(f"up to layer {k}: validation {p['val']:.4f} test {p['test']:.4f}"
+                     for k, p in enumerate(r["partial"]))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoints", nargs="+")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="write PREFIX.json and PREFIX.md")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    records = []
-    for checkpoint in args.checkpoints:
-        r = diagnose(checkpoint)
-        records.append(r)
-        print(f"{checkpoint}: " + ", ".join(f"up to layer {k}: validation {p['val']:.4f} test {p['test']:.4f}"
-                                            for k, p in enumerate(r["partial"])), flush=True)
-    if args.out is not None:
-        command = shlex.join(["python", "experiments/layer_diagnostics.py", *sys.argv[1:]])
-        prov = provenance()
-        atomic_write_json(args.out.with_suffix(".json"), {"command": command, **prov, "records": records})
-        atomic_write_text(args.out.with_suffix(".md"), render(records, command, prov))
+    diagnostics_main("experiments/layer_diagnostics.py", __doc__.split("\n\n")[0], diagnose, summary, render)
 
 
 if __name__ == "__main__":

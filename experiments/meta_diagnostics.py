@@ -19,22 +19,17 @@ With ``--out PREFIX`` the numbers of every checkpoint go to ``PREFIX.json`` and 
 
 from __future__ import annotations
 
-import argparse
-import shlex
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from metalink_dgl.engine import Block, embed_support, forward_block, load_model, prepare_data, score_rows
 from metalink_dgl.errors import MetaLinkError
+from metalink_dgl.experiments.diagnostics import diagnostics_main
 from metalink_dgl.experiments.stats import machine_line
-from metalink_dgl.io import atomic_write_json, atomic_write_text
 from metalink_dgl.kg import EvalDraw, get_setting
 from metalink_dgl.metrics import METRICS
-from metalink_dgl.provenance import provenance
 
 
 def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
@@ -175,25 +170,16 @@ def render(records: list[dict], command: str, prov: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(r: dict) -> str:
+    """The printed line of a record (after the checkpoint's path)."""
+    return (f"test ROC-AUC {r['test_roc_auc']:.4f} with the support labels, "
+            f"{r['flipped_roc_auc']:.4f} with all {r['support_labels']} flipped; mean "
+            f"correlation of the held-out tasks' logits over {r['correlation_rows']} test "
+            f"molecules {r['correlation']:.3f}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoints", nargs="+")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="write PREFIX.json and PREFIX.md")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    records = []
-    for checkpoint in args.checkpoints:
-        r = diagnose(checkpoint)
-        records.append(r)
-        print(f"{checkpoint}: test ROC-AUC {r['test_roc_auc']:.4f} with the support labels, "
-              f"{r['flipped_roc_auc']:.4f} with all {r['support_labels']} flipped; mean correlation of the held-out "
-              f"tasks' logits over {r['correlation_rows']} test molecules {r['correlation']:.3f}", flush=True)
-    if args.out is not None:
-        command = shlex.join(["python", "experiments/meta_diagnostics.py", *sys.argv[1:]])
-        prov = provenance()
-        atomic_write_json(args.out.with_suffix(".json"), {"command": command, **prov, "records": records})
-        atomic_write_text(args.out.with_suffix(".md"), render(records, command, prov))
+    diagnostics_main("experiments/meta_diagnostics.py", __doc__.split("\n\n")[0], diagnose, summary, render)
 
 
 if __name__ == "__main__":

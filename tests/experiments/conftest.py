@@ -1,8 +1,11 @@
-"""Experiment configs written into a temporary folder, with a paper-numbers file beside them."""
+"""Experiment configs written into a temporary folder, with a paper-numbers file beside them; the
+scripts of ``experiments/`` as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -31,3 +34,17 @@ def write_config(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def experiment_script():
+    """``experiment_script(name)`` -> ``experiments/<name>.py`` loaded as a module."""
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[2] / "experiments" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

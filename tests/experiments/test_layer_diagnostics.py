@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,17 +12,14 @@ from metalink_dgl.engine import load_model
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.kg import build_knowledge_graph
 
-SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "layer_diagnostics.py"
+
+@pytest.fixture
+def script(experiment_script):
+    """``experiments/layer_diagnostics.py`` as a module."""
+    return experiment_script("layer_diagnostics")
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("layer_diagnostics", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_a_cut_model_sums_the_first_layers_and_leaves_the_model_whole(untrained_checkpoint, sider):
+def test_a_cut_model_sums_the_first_layers_and_leaves_the_model_whole(untrained_checkpoint, sider, script):
     model, _, _ = load_model(untrained_checkpoint("relational"))
     model.eval()
     Y = torch.from_numpy(sider.Y[:10]).float()
@@ -39,14 +34,14 @@ def test_a_cut_model_sums_the_first_layers_and_leaves_the_model_whole(untrained_
             h = conv(kg, h)
             partial.append(partial[-1] + predictor(h["data"], h["task"], src, dst))
         for k, want in enumerate(partial):
-            torch.testing.assert_close(_script().cut(model, k).score_pairs(z, kg, task_ids, src, dst), want)
+            torch.testing.assert_close(script.cut(model, k).score_pairs(z, kg, task_ids, src, dst), want)
     assert len(model.convs) == 2 and len(model.predictors) == 3  # the model itself is not cut
 
 
-def test_out_writes_every_partial_sum(untrained_checkpoint, monkeypatch, capsys, tmp_path):
+def test_out_writes_every_partial_sum(untrained_checkpoint, monkeypatch, capsys, tmp_path, script):
     path = str(untrained_checkpoint("relational"))
     monkeypatch.setattr(sys, "argv", ["layer_diagnostics.py", path, "--out", str(tmp_path / "layers")])
-    _script().main()
+    script.main()
     record = json.loads((tmp_path / "layers.json").read_text())
     (r,) = record["records"]
     assert r["checkpoint"] == path and record["commit"] and len(r["partial"]) == 3
@@ -59,6 +54,6 @@ def test_out_writes_every_partial_sum(untrained_checkpoint, monkeypatch, capsys,
     assert row.split(" | ")[-1].rstrip(" |") == f"{100 * last['val']:.1f} / {100 * last['test']:.1f}"
 
 
-def test_a_checkpoint_without_kg_layers_is_a_one_line_error(untrained_checkpoint):
+def test_a_checkpoint_without_kg_layers_is_a_one_line_error(untrained_checkpoint, script):
     with pytest.raises(MetaLinkError, match="has no KG layer to take apart"):
-        _script().diagnose(str(untrained_checkpoint("relational", layers=0)))
+        script.diagnose(str(untrained_checkpoint("relational", layers=0)))

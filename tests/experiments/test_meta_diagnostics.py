@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,43 +12,40 @@ import torch
 from metalink_dgl.checkpoint import load_checkpoint
 from metalink_dgl.kg import EvalDraw
 
-SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "meta_diagnostics.py"
+
+@pytest.fixture
+def script(experiment_script):
+    """``experiments/meta_diagnostics.py`` as a module."""
+    return experiment_script("meta_diagnostics")
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("meta_diagnostics", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_flips_exactly_the_shown_support_labels(sider, untrained_checkpoint):
+def test_flips_exactly_the_shown_support_labels(sider, untrained_checkpoint, script):
     draw = EvalDraw.from_state(load_checkpoint(untrained_checkpoint("relational-meta"))["draw"])
     Y = torch.from_numpy(sider.Y)
-    changed = _script().flipped_support(Y, draw) != Y
+    changed = script.flipped_support(Y, draw) != Y
     expected = torch.zeros_like(changed)
     expected[draw.support] = draw.support_shown
     assert torch.equal(changed, expected) and int(changed.sum()) > 0
 
 
-def test_hides_exactly_the_auxiliary_labels_of_the_test_rows(sider, untrained_checkpoint):
+def test_hides_exactly_the_auxiliary_labels_of_the_test_rows(sider, untrained_checkpoint, script):
     ckpt = load_checkpoint(untrained_checkpoint("relational-meta"))
     draw, rows = EvalDraw.from_state(ckpt["draw"]), torch.as_tensor(ckpt["split"]["test"])
     Y = torch.from_numpy(sider.Y)
-    hidden = _script().hidden_aux(Y, draw, rows)
+    hidden = script.hidden_aux(Y, draw, rows)
     expected = torch.zeros_like(Y, dtype=torch.bool)
     expected[rows] = draw.aux["test"]
     assert torch.equal(torch.isnan(hidden), expected | torch.isnan(Y)) and int(expected.sum()) > 0
     assert torch.equal(hidden[~expected], Y[~expected])
     some = torch.arange(Y.shape[1]) < 5
-    partly = _script().hidden_aux(Y, draw, rows, some)
+    partly = script.hidden_aux(Y, draw, rows, some)
     assert torch.equal(torch.isnan(partly), (expected & some) | torch.isnan(Y))
 
 
-def test_prints_both_scores_and_the_task_correlation(untrained_checkpoint, monkeypatch, capsys):
+def test_prints_both_scores_and_the_task_correlation(untrained_checkpoint, monkeypatch, capsys, script):
     path = untrained_checkpoint("relational-meta")
     monkeypatch.setattr(sys, "argv", ["meta_diagnostics.py", str(path)])
-    _script().main()
+    script.main()
     line = capsys.readouterr().out
     found = re.search(r"test ROC-AUC (\S+) with the support labels, (\S+) with all (\d+) flipped; mean correlation "
                       r"of the held-out tasks' logits over 8 test molecules (\S+)", line)
@@ -59,10 +54,10 @@ def test_prints_both_scores_and_the_task_correlation(untrained_checkpoint, monke
     assert 0 <= auc <= 1 and 0 <= flipped <= 1 and -1 <= corr <= 1
 
 
-def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, monkeypatch, capsys, tmp_path):
+def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, monkeypatch, capsys, tmp_path, script):
     paths = [str(untrained_checkpoint(setting)) for setting in ("relational-meta", "meta")]
     monkeypatch.setattr(sys, "argv", ["meta_diagnostics.py", *paths, "--out", str(tmp_path / "diag")])
-    _script().main()
+    script.main()
     printed = capsys.readouterr().out.splitlines()
     record = json.loads((tmp_path / "diag.json").read_text())
     assert [r["checkpoint"] for r in record["records"]] == paths and record["commit"] and record["machine"]
@@ -79,7 +74,7 @@ def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, 
     assert r["no_heldout_aux_roc_auc"] is None and rows[0].split(" | ")[10] == "—"  # aux on seen tasks only
 
 
-def test_support_sizes_at_test_and_in_a_training_episode():
+def test_support_sizes_at_test_and_in_a_training_episode(script):
     nan = float("nan")
     Y = torch.tensor([[1.0, 0.0, 1.0], [0.0, nan, 1.0], [1.0, 1.0, 0.0], [nan, 0.0, 0.0], [0.0, 0.0, nan]])
     heldout = torch.tensor([False, False, True])
@@ -87,12 +82,12 @@ def test_support_sizes_at_test_and_in_a_training_episode():
     draw = EvalDraw(heldout=heldout, support=torch.tensor([0, 1, 3]),
                     support_shown=torch.tensor([[False, False, True], [False, False, True], [False, False, False]]),
                     aux={})
-    sizes = _script().support_sizes(Y, draw, [0, 1, 2, 4], batch_size=2, support_ratio=0.5)
+    sizes = script.support_sizes(Y, draw, [0, 1, 2, 4], batch_size=2, support_ratio=0.5)
     assert sizes["test_support"] == 2 and sizes["test_support_positive"] == 2
     # seen tasks 0 and 1 on the 4 training rows: labelled 4 and 3 (median 3 by torch's lower median),
     # positive 2 and 1; an episode shows 0.5 * 2 / 4 of the training rows
     assert sizes["episode_support"] == 0.25 * 3 and sizes["episode_support_positive"] == 0.25 * 1
     # --episode-shots 2: min(2, labelled) = 2 and 2 rows, positives 2 * 2/4 and 1 * 2/3 (lower median of each)
-    shots = _script().support_sizes(Y, draw, [0, 1, 2, 4], batch_size=2, support_ratio=0.5, episode_shots=2)
+    shots = script.support_sizes(Y, draw, [0, 1, 2, 4], batch_size=2, support_ratio=0.5, episode_shots=2)
     assert shots["test_support"] == 2 and shots["episode_support"] == 2
     assert shots["episode_support_positive"] == pytest.approx(2 / 3)
