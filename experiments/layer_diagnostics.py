@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import torch
 
-from metalink_dgl.engine import load_model, prepare_data, score_rows
+from metalink_dgl.engine import evaluate, load_model, prepare_data
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments.diagnostics import diagnostics_main
 from metalink_dgl.experiments.stats import machine_line
 from metalink_dgl.kg import EvalDraw, get_setting
-from metalink_dgl.metrics import METRICS
 from metalink_dgl.nn import MetaLink
 
 
@@ -46,15 +44,11 @@ def diagnose(checkpoint: str) -> dict:
         raise MetaLinkError(f"{checkpoint}: {config.dataset} has continuous tasks; this diagnostic scores ROC-AUC")
     setting = get_setting(config.setting)
     draw = EvalDraw.from_state(ckpt["draw"])
-    targets = draw.heldout if setting.meta else torch.ones_like(draw.heldout)
     model.eval()
 
     def roc_auc(scorer, split: str) -> float:
-        scored = score_rows(scorer, data.inputs, data.Y, ckpt["split"][split], draw.aux[split], setting, targets,
-                            draw.support, support_shown=draw.support_shown, batch_size=config.batch_size,
-                            device=torch.device("cpu"))
-        return METRICS["roc_auc"](scored["y_true"], scored["pred"], scored["task"].astype(np.int64),
-                                  data.dataset.task_names)["roc_auc"]
+        return evaluate(scorer, data.inputs, data.Y, ckpt["split"][split], draw.aux[split], setting, draw,
+                        data.dataset.task_names, batch_size=config.batch_size, device=torch.device("cpu"))["roc_auc"]
 
     partial = [{split: roc_auc(cut(model, k), split) for split in ("val", "test")} for k in range(len(model.convs) + 1)]
     return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "layers": config.layers,

@@ -24,12 +24,11 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from metalink_dgl.engine import Block, embed_support, forward_block, load_model, prepare_data, score_rows
+from metalink_dgl.engine import Block, embed_support, evaluate, forward_block, load_model, prepare_data
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments.diagnostics import diagnostics_main
 from metalink_dgl.experiments.stats import machine_line
 from metalink_dgl.kg import EvalDraw, get_setting
-from metalink_dgl.metrics import METRICS
 
 
 def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
@@ -99,11 +98,8 @@ def diagnose(checkpoint: str) -> dict:
     draw = EvalDraw.from_state(ckpt["draw"])
 
     def roc_auc(Y: torch.Tensor) -> float:
-        scored = score_rows(model, data.inputs, Y, ckpt["split"]["test"], draw.aux["test"], setting, draw.heldout,
-                            draw.support, support_shown=draw.support_shown, batch_size=config.batch_size,
-                            device=torch.device("cpu"))
-        return METRICS["roc_auc"](scored["y_true"], scored["pred"], scored["task"].astype(np.int64),
-                                  data.dataset.task_names)["roc_auc"]
+        return evaluate(model, data.inputs, Y, ckpt["split"]["test"], draw.aux["test"], setting, draw,
+                        data.dataset.task_names, batch_size=config.batch_size, device=torch.device("cpu"))["roc_auc"]
 
     rows = ckpt["split"]["test"][:config.batch_size]
     test_rows = torch.as_tensor(ckpt["split"]["test"])
