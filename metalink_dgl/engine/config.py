@@ -151,8 +151,9 @@ class TrainConfig:
                                       "does not depend on the molecules of its block.")
     kg_dropout: float = _option(0.0, "Dropout on the node features entering each KG layer (training only).")
     deep_supervision: bool = _option(False, "In training, score each queried pair by the sum of the first k + 1 "
-                                     "layers' predictions, k drawn per pair from 0..L (evaluation: all): every "
-                                     "partial sum is trained as a predictor, the input layer on its own included.")
+                                     "layers' predictions, k drawn per pair from 0..L (1..L for a new task's "
+                                     "pair; evaluation: all): every partial sum is trained as a predictor, the "
+                                     "input layer on its own included.")
     message: str = _option("add", "KG message: add = ReLU(W h + O y), the paper's eq. 3; gated = (W h + O y) * "
                            "sigmoid(G h + P y), the gate of the authors' code; linear = W h + O y (no ReLU: "
                            "with --aggregate sum, positive and negative labels cancel as in labels-as-features).",

@@ -120,7 +120,8 @@ class MetaLink(TaskHeadModel):
         scores of every layer read the features before it).
     deep_supervision : bool
         In training, each queried pair is scored by the sum of the first ``k + 1`` layers'
-        predictions for its own ``k`` drawn uniformly from ``0..layers`` (evaluation: all of them).
+        predictions for its own ``k`` drawn uniformly from ``0..layers`` (``1..layers`` for a new
+        task's pair, whose task node knows nothing before the first KG layer; evaluation: all of them).
         In expectation the loss is the mean loss of every partial sum, so the input layer must
         predict on its own (with ``data_init="labels"``: labels-as-features) and each KG layer
         refines the layers before it.
@@ -192,6 +193,18 @@ class MetaLink(TaskHeadModel):
             return param.new_zeros(len(task_ids), *param.shape[1:])
         return param[task_ids.clamp(min=0)]
 
+    def _supervised_depth(self, pair_tasks: torch.Tensor) -> torch.Tensor:
+        """Deep supervision's cut of each queried pair, (Q,) in ``0..layers``: the last layer whose
+        score enters its logit. Uniform over ``0..layers`` for a seen task's pair, over
+        ``1..layers`` for a new task's (``pair_tasks == -1``): a new task node reads its support
+        only through the KG layers, so its input-layer score carries no information.
+        """
+        depth = torch.randint(0, self.layers + 1, pair_tasks.shape, device=pair_tasks.device)
+        new = pair_tasks < 0
+        if new.any():  # no extra draw without new tasks
+            depth = torch.where(new, torch.randint(1, self.layers + 1, new.shape, device=new.device), depth)
+        return depth
+
     def forward(self, inputs, kg: dgl.DGLGraph, task_ids: torch.Tensor, src: torch.Tensor,
                 dst: torch.Tensor) -> torch.Tensor:
         """Logits of the queried pairs.
@@ -228,9 +241,7 @@ class MetaLink(TaskHeadModel):
         h = {DATA: self.data_features(z, kg, task_ids), TASK: task_feats}
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
         frozen = (task_ids >= 0)[:, None] if self.freeze_seen_tasks else None
-        # the last layer that scores each pair (all of them in evaluation)
-        depth = (torch.randint(0, self.layers + 1, src.shape, device=src.device)
-                 if self.training and self.deep_supervision else None)
+        depth = self._supervised_depth(task_ids[dst]) if self.training and self.deep_supervision else None
         for layer, (conv, predictor) in enumerate(zip(self.convs, self.predictors[1:]), start=1):
             updated = conv(kg, {ntype: self.kg_dropout(feats) for ntype, feats in h.items()})
             if frozen is not None:

@@ -245,29 +245,37 @@ def test_kg_dropout_matches_the_dense_reference_with_gradients():
         assert not torch.allclose(out, without)
 
 
-def test_deep_supervision_scores_each_pair_by_a_random_partial_sum_with_gradients():
+@pytest.mark.parametrize("new_tasks", [0, 2])
+def test_deep_supervision_scores_each_pair_by_a_random_partial_sum_with_gradients(new_tasks):
     """``deep_supervision``: in training, pair q gets the sum of the first ``k_q + 1`` layers' scores
-    (k_q uniform in 0..L, one draw per pair), i.e. the logit of the same model cut after layer k_q,
-    in values and gradients; in evaluation the model is the one without the option."""
+    (k_q uniform in 0..L, one draw per pair; 1..L for a new task's pair), i.e. the logit of the same
+    model cut after layer k_q, in values and gradients; in evaluation the model is the one without
+    the option."""
     x, Y = _data()
     L = 3
     model = _model(layers=L, deep_supervision=True).double().train()
     revealed = ~torch.isnan(Y) & (torch.rand(B, T, generator=torch.Generator().manual_seed(2)) < 0.5)
     kg = build_knowledge_graph(revealed, Y.double())
-    task_ids = torch.arange(T)
+    task_ids = torch.arange(T).masked_fill(torch.arange(T) < new_tasks, -1)
     src, dst = (~torch.isnan(Y) & ~revealed).nonzero(as_tuple=True)
     z = model.embed(x.double()).detach().requires_grad_()
     torch.manual_seed(5)
     out = model.score_pairs(z, kg, task_ids, src, dst)
     torch.manual_seed(5)
     depth = torch.randint(0, L + 1, src.shape)
-    assert len(depth.unique()) == L + 1  # every cut occurs among the pairs
-    h = {"data": z, "task": model.task_weight}
+    new = task_ids[dst] < 0
+    if new_tasks:
+        depth = torch.where(new, torch.randint(1, L + 1, src.shape), depth)
+        assert set(depth[new].tolist()) == set(range(1, L + 1))  # a new task's pair: every cut but 0
+    assert set(depth[~new].tolist()) == set(range(L + 1))  # a seen task's pair: every cut
+    w = torch.where((task_ids >= 0)[:, None], model.task_weight[task_ids.clamp(min=0)], 1.0)
+    h = {"data": z, "task": w}
     scores = [model.predictors[0](h["data"], h["task"], src, dst)]
     for conv, predictor in zip(model.convs, model.predictors[1:]):
         h = conv(kg, h)
         scores.append(predictor(h["data"], h["task"], src, dst))
-    partial = torch.stack(scores).cumsum(0) + model.task_bias[dst]  # (L + 1, Q)
+    bias = torch.where(task_ids >= 0, model.task_bias[task_ids.clamp(min=0)], 0.0)
+    partial = torch.stack(scores).cumsum(0) + bias[dst]  # (L + 1, Q)
     ref = partial.gather(0, depth[None]).squeeze(0)
     torch.testing.assert_close(out, ref)
     params = [z, *model.convs.parameters(), *model.predictors.parameters(), model.task_weight, model.task_bias]
