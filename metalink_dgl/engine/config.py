@@ -142,7 +142,9 @@ class TrainConfig:
     shared_weights: bool = _option(False, "Share KG message weights between both directions.")
     new_task_init: str = _option("ones", "Meta settings: new task nodes start from a ones vector (the paper) or "
                                  "from their support prototype (mean positive minus mean negative support "
-                                 "embedding, rescaled to the ones vector's norm).", choices=NEW_TASK_INITS)
+                                 "embedding) or ridge (the ridge regression head fitted to the support's "
+                                 "embeddings in closed form), rescaled to the ones vector's norm.",
+                                 choices=NEW_TASK_INITS)
     data_init: str = _option("encoder", "Data nodes start from the encoder output (the paper) or from ReLU(V [z | y "
                              "| m]) of it and their revealed labels of seen tasks (labels-as-features' input "
                              "layer, read from the knowledge graph's label edges).", choices=DATA_INITS)
@@ -281,7 +283,7 @@ class TrainConfig:
             (self.model == "metalink" or self.layers == 0,
              f"--model {self.model} has no knowledge-graph layers: pass --layers 0"),
             (self.layers >= 1 or self.kind == "fewshot" or not meta or self.model != "metalink"
-             or self.new_task_init == "prototype",
+             or self.new_task_init != "ones",
              f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head "
              "(or use --new-task-init prototype, or --model baseline++ --layers 0)"),
             (self.kind != "fewshot" or self.model == "metalink",

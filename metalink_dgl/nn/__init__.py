@@ -6,7 +6,7 @@ from .conv import AGGREGATES, LABEL_TERMS, MESSAGES, LabelSAGEConv, MetaLinkConv
 from .encoders import ENCODERS, MoleculeEncoder, build_encoder
 from .heads import TaskHeadModel
 from .model import DATA_INITS, EDGE_PREDICTORS, NEW_TASK_INITS, EdgePredictor, MetaLink
-from .prototypes import label_mean_difference, support_prototypes
+from .prototypes import label_mean_difference, ridge_heads, support_prototypes
 from .vision import IMAGE_ENCODERS, ImageEncoder, ResNet12, build_image_encoder, load_backbone
 
 #: ``--model`` choices: MetaLink and the baselines that share its interface.
@@ -26,6 +26,7 @@ __all__ = [
     "NEW_TASK_INITS",
     "support_prototypes",
     "label_mean_difference",
+    "ridge_heads",
     "LabelsAsFeatures",
     "BaselinePlusPlus",
     "MODELS",

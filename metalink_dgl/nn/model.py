@@ -15,7 +15,7 @@ from .prototypes import support_prototypes
 
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
 #: How a new task node starts: the paper's ones vector, or its support prototype.
-NEW_TASK_INITS = ("ones", "prototype")
+NEW_TASK_INITS = ("ones", "prototype", "ridge")
 #: How a data node starts: the paper's encoder output, or that mixed with its revealed labels of
 #: seen tasks (labels-as-features' input layer as the knowledge graph's first task -> data step).
 DATA_INITS = ("encoder", "labels")
@@ -77,8 +77,9 @@ class MetaLink(TaskHeadModel):
     Data nodes start from the L2-normalised encoder output :math:`z_i = f_\theta(x_i)/\|\cdot\|`
     (or, ``data_init="labels"``, from :math:`\mathrm{ReLU}(V [z_i \| y_i \| m_i])`: :meth:`data_features`);
     task nodes from a learned head :math:`w_j` (a seen task) or, for a new task
-    (``task_ids == -1``), a ones vector (the paper) or its support prototype
-    (:func:`support_prototypes`, ``new_task_init="prototype"``). ``layers``
+    (``task_ids == -1``), a ones vector (the paper), its support prototype or the ridge
+    regression head fitted to its support (:func:`support_prototypes`, ``new_task_init="prototype"``
+    or ``"ridge"``). ``layers``
     :class:`MetaLinkConv` layers pass messages over the revealed labels; every layer, the
     input layer included, scores the queried pairs and the ``layers + 1`` scores are summed,
     plus a per-task bias for seen tasks. With
@@ -98,7 +99,7 @@ class MetaLink(TaskHeadModel):
     edge_pred : {"dot", "mlp", "cos"}
     shared_weights : bool
         Share message weights between the two directions (Table 5 ablation).
-    new_task_init : {"ones", "prototype"}
+    new_task_init : {"ones", "prototype", "ridge"}
         Initial features of new task nodes (see above).
     message : {"add", "gated", "linear"}
         Message function of the KG layers (:class:`~metalink_dgl.nn.LabelSAGEConv`; default eq. 3).
@@ -236,8 +237,9 @@ class MetaLink(TaskHeadModel):
         """
         if task_feats is None:
             task_feats = self.task_features(task_ids)
-            if self.new_task_init == "prototype":
-                task_feats = torch.where((task_ids < 0)[:, None], support_prototypes(kg, z), task_feats)
+            if self.new_task_init != "ones":
+                new = (task_ids < 0).nonzero(as_tuple=True)[0]
+                task_feats = task_feats.index_copy(0, new, support_prototypes(kg, z, new, self.new_task_init))
         h = {DATA: self.data_features(z, kg, task_ids), TASK: task_feats}
         logits = self.predictors[0](h[DATA], h[TASK], src, dst)
         frozen = (task_ids >= 0)[:, None] if self.freeze_seen_tasks else None

@@ -29,9 +29,43 @@ def label_mean_difference(z: torch.Tensor, labels: torch.Tensor, mask: torch.Ten
     return mean(mask * (labels > 0)) - mean(mask * (labels < 0))
 
 
-def support_prototypes(kg: dgl.DGLGraph, z: torch.Tensor) -> torch.Tensor:
-    r"""Each task node's :func:`label_mean_difference` over the revealed labels of ``kg``, rescaled
-    to the norm of the ones vector, :math:`\sqrt{D}` (zeros for a task with no revealed label).
+def ridge_heads(z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+    r"""Per task, the ridge regression head fitted to its revealed labels, in closed form:
+
+    .. math:: w_t = \arg\min_w \sum_i m_{it} (z_i^\top w - y_{it})^2 + \lambda_t \|w\|^2
+              = (Z^\top M_t Z + \lambda_t I)^{-1} Z^\top M_t y_t,
+
+    with :math:`\lambda_t` ``strength`` times the mean eigenvalue of :math:`Z^\top M_t Z` (its trace
+    over D), so the fit does not depend on the scale of ``z``. Differentiable in ``z`` (R2-D2,
+    Bertinetto et al., ICLR 2019). As ``strength`` grows the direction tends to
+    :math:`Z^\top M_t y_t`: the label-weighted sum that :func:`label_mean_difference` averages.
+
+    Parameters
+    ----------
+    z : Tensor, (B, D)
+    labels, mask : Tensor, (B, T)
+        Revealed labels (+1/-1, or a standardised value) and where they are revealed.
+    strength : float
+        Relative ridge penalty (> 0).
+
+    Returns
+    -------
+    Tensor, (T, D); zeros for a task with no revealed label.
+    """
+    gram = torch.einsum("bt,bd,be->tde", mask, z, z)  # (T, D, D)
+    penalty = strength * gram.diagonal(dim1=1, dim2=2).mean(-1).clamp(min=torch.finfo(z.dtype).tiny ** 0.5)
+    eye = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
+    return torch.linalg.solve(gram + penalty[:, None, None] * eye, (mask * labels).T @ z)
+
+
+SUPPORT_SUMMARIES = {"prototype": label_mean_difference, "ridge": ridge_heads}
+
+
+def support_prototypes(kg: dgl.DGLGraph, z: torch.Tensor, tasks: torch.Tensor | None = None,
+                       summary: str = "prototype") -> torch.Tensor:
+    r"""Task nodes' summaries of their revealed labels in ``kg``: :func:`label_mean_difference`
+    (``summary="prototype"``) or :func:`ridge_heads` (``"ridge"``), rescaled to the norm of the
+    ones vector, :math:`\sqrt{D}` (zeros for a task with no revealed label).
 
     Parameters
     ----------
@@ -39,10 +73,16 @@ def support_prototypes(kg: dgl.DGLGraph, z: torch.Tensor) -> torch.Tensor:
         Knowledge graph with B ``data`` and T_b ``task`` nodes, labels encoded as -1/+1.
     z : Tensor, (B, D)
         Data node features.
+    tasks : LongTensor, (T,), optional
+        The task nodes to summarise (default: all T_b).
+    summary : {"prototype", "ridge"}
 
     Returns
     -------
-    Tensor, (T_b, D)
+    Tensor, (T, D)
     """
     labels, mask = revealed_matrix(kg)
-    return F.normalize(label_mean_difference(z, labels.to(z.dtype), mask.to(z.dtype)), dim=-1) * z.shape[1] ** 0.5
+    if tasks is not None:
+        labels, mask = labels[:, tasks], mask[:, tasks]
+    heads = SUPPORT_SUMMARIES[summary](z, labels.to(z.dtype), mask.to(z.dtype))
+    return F.normalize(heads, dim=-1) * z.shape[1] ** 0.5

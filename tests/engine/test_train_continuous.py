@@ -30,7 +30,8 @@ def _config(tmp_path, name="run", **kw) -> TrainConfig:
 #: The issue-19 options of the model and layer, on continuous labels (the edge feature is (y, is_binary, is_continuous))
 VARIANTS = [("relational", dict(data_init="labels", message="linear", aggregate="sum", label_term="source",
                                 deep_supervision=True)),
-            ("relational-meta", dict(freeze_seen_tasks=True, kg_dropout=0.3))]
+            ("relational-meta", dict(freeze_seen_tasks=True, kg_dropout=0.3)),
+            ("meta", dict(new_task_init="ridge", deep_supervision=True))]
 
 
 @pytest.mark.parametrize(("setting", "extra"), [(s, {}) for s in ("standard", "relational", "meta", "relational-meta")]

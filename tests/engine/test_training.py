@@ -69,6 +69,7 @@ def _trained(tmp_path, setting="relational", **kw):
     ("relational-meta", dict(message="linear", aggregate="sum", label_term="source")),
     ("relational", dict(data_init="labels", kg_dropout=0.3, deep_supervision=True)),
     ("relational-meta", dict(freeze_seen_tasks=True)),
+    ("relational-meta", dict(new_task_init="ridge", deep_supervision=True)),  # support fit, cuts of new tasks
     ("relational-meta", dict(aux_tasks="all")),  # query rows reveal labels of other held-out tasks
 ])
 def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, layer, leak_check):

@@ -1,10 +1,11 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from metalink_dgl.engine import Block, forward_block
-from metalink_dgl.kg import SETTINGS, build_knowledge_graph, draw_aux, make_masks
-from metalink_dgl.nn import MESSAGES, LabelsAsFeatures, MetaLink, support_prototypes
+from metalink_dgl.kg import SETTINGS, build_knowledge_graph, draw_aux, make_masks, revealed_matrix
+from metalink_dgl.nn import MESSAGES, LabelsAsFeatures, MetaLink, ridge_heads, support_prototypes
 
 B, T, D, F_IN = 12, 6, 16, 10
 NAN = float("nan")
@@ -48,6 +49,7 @@ def test_zero_layers_is_the_linear_multi_head_classifier():
 @pytest.mark.parametrize(("setting", "new_task_init", "data_init"),
                          [("relational", "ones", "encoder"), ("relational-meta", "ones", "encoder"),
                           ("relational-meta", "prototype", "encoder"), ("meta", "prototype", "encoder"),
+                          ("relational-meta", "ridge", "encoder"), ("meta", "ridge", "encoder"),
                           ("relational", "ones", "labels"), ("relational-meta", "ones", "labels")])
 def test_queried_labels_never_reach_the_model(setting, new_task_init, data_init, edge_pred):
     model = _model(edge_pred=edge_pred, new_task_init=new_task_init, data_init=data_init)
@@ -116,10 +118,42 @@ def test_support_prototypes_are_the_rescaled_difference_of_label_means():
     assert torch.equal(protos[5], torch.zeros(D))
 
 
-def test_prototype_init_reads_the_support_labels_of_new_tasks_only():
+def test_ridge_heads_are_the_regularised_least_squares_fit_of_each_support():
+    """``summary="ridge"``: per task, (Z_S^T Z_S + lam I)^-1 Z_S^T y_S over its revealed rows S only,
+    lam = tr(Z_S^T Z_S) / D, rescaled to norm sqrt(D); values and gradients in z; ``tasks`` selects
+    columns; a very strong penalty gives the direction of the label-weighted sum Z_S^T y_S."""
+    x, Y = _data()
+    revealed = ~torch.isnan(Y)
+    revealed[:, 5] = False  # a task with no revealed label
+    kg = build_knowledge_graph(revealed, Y)
+    z = torch.randn(B, D, dtype=torch.double, requires_grad=True)
+    heads = support_prototypes(kg, z, summary="ridge")
+    refs = []
+    for j in range(5):
+        zs, ys = z[revealed[:, j]], Y[revealed[:, j], j].double() * 2 - 1
+        gram = zs.T @ zs
+        w = torch.linalg.solve(gram + gram.trace() / D * torch.eye(D, dtype=torch.double), zs.T @ ys)
+        refs.append(w / w.norm() * D**0.5)
+    torch.testing.assert_close(heads[:5], torch.stack(refs))
+    assert torch.equal(heads[5], torch.zeros(D, dtype=torch.double))
+    probe = torch.randn(5, D, dtype=torch.double)
+    grad, = torch.autograd.grad((heads[:5] * probe).sum(), z)
+    want, = torch.autograd.grad((torch.stack(refs) * probe).sum(), z)
+    torch.testing.assert_close(grad, want)
+    with torch.no_grad():
+        tasks = torch.tensor([3, 0])
+        torch.testing.assert_close(support_prototypes(kg, z, tasks, "ridge"), heads[tasks])
+        labels, mask = revealed_matrix(kg)
+        strong = ridge_heads(z, labels.double(), mask.double(), strength=1e9)
+        weighted = (mask * labels).double().T @ z
+        torch.testing.assert_close(F.normalize(strong[:5], dim=-1), F.normalize(weighted[:5], dim=-1))
+
+
+@pytest.mark.parametrize("new_task_init", ["prototype", "ridge"])
+def test_support_init_reads_the_support_labels_of_new_tasks_only(new_task_init):
     """With no KG layer, a new task scores z_i . p_j: flipping a support label changes it, and a
     seen task keeps its head."""
-    model = _model(layers=0, new_task_init="prototype")
+    model = _model(layers=0, new_task_init=new_task_init)
     x, Y = _data()
     Y[:6, :2] = torch.tensor([1.0, 0.0]).repeat(3, 2).reshape(6, 2)  # both classes on both new tasks
     masks = _meta_masks(Y)
