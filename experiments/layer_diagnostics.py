@@ -28,7 +28,7 @@ def cut(model: MetaLink, k: int) -> MetaLink:
     """``model`` with its first ``k`` KG layers and ``k + 1`` predictors (shares their parameters)."""
     shallow = copy.copy(model)
     shallow._modules = dict(model._modules)  # its own registry: the assignments below leave model whole
-    shallow.convs, shallow.predictors, shallow.layers = model.convs[:k], model.predictors[:k + 1], k
+    shallow.convs, shallow.predictors = model.convs[:k], model.predictors[:k + 1]
     return shallow
 
 

@@ -138,7 +138,6 @@ class MetaLink(TaskHeadModel):
         if data_init not in DATA_INITS:
             raise ValueError(f"data init {data_init!r} is not one of {DATA_INITS}")
         super().__init__(encoder, n_tasks, hidden)
-        self.layers = layers
         self.new_task_init, self.data_init, self.freeze_seen_tasks = new_task_init, data_init, freeze_seen_tasks
         self.deep_supervision = deep_supervision
         self.kg_dropout = nn.Dropout(kg_dropout)
@@ -148,6 +147,11 @@ class MetaLink(TaskHeadModel):
                                    for _ in range(layers))
         self.predictors = nn.ModuleList(EdgePredictor(edge_pred, hidden) for _ in range(layers + 1))
         self.reset_parameters()
+
+    @property
+    def layers(self) -> int:
+        """Number of KG layers (the model scores with ``layers + 1`` predictors)."""
+        return len(self.convs)
 
     def reset_parameters(self) -> None:
         """Xavier task heads, zero task biases, and reset every KG layer (not the encoder)."""
