@@ -36,7 +36,9 @@ def ridge_heads(z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, stren
               = (Z^\top M_t Z + \lambda_t I)^{-1} Z^\top M_t y_t,
 
     with :math:`\lambda_t` ``strength`` times the mean eigenvalue of :math:`Z^\top M_t Z` (its trace
-    over D), so the fit does not depend on the scale of ``z``. Differentiable in ``z`` (R2-D2,
+    over D), so the fit does not depend on the scale of ``z``. Solved as T systems of size
+    min(B, D) (with B < D through the push-through identity, the same solution from the kernel
+    :math:`M_t Z Z^\top M_t`). Differentiable in ``z`` (R2-D2,
     Bertinetto et al., ICLR 2019). As ``strength`` grows the direction tends to
     :math:`Z^\top M_t y_t`: the label-weighted sum that :func:`label_mean_difference` averages.
 
@@ -52,10 +54,17 @@ def ridge_heads(z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, stren
     -------
     Tensor, (T, D); zeros for a task with no revealed label.
     """
+    n, d = z.shape
+    penalty = strength * (mask.T @ z.square().sum(1)) / d  # (T,): tr(Z^T M_t Z) / D
+    penalty = penalty.clamp(min=torch.finfo(z.dtype).tiny ** 0.5)[:, None, None]
+    targets = mask * labels
+    if n < d:  # the same solution from B x B systems: w_t = Z^T (M_t Z Z^T M_t + lam_t I)^-1 M_t y_t
+        kernel = mask.T[:, :, None] * (z @ z.T)  # (T, B, B); rows off the support solve to 0
+        eye = torch.eye(n, dtype=z.dtype, device=z.device)
+        return torch.linalg.solve(kernel + penalty * eye, targets.T) @ z
     gram = torch.einsum("bt,bd,be->tde", mask, z, z)  # (T, D, D)
-    penalty = strength * gram.diagonal(dim1=1, dim2=2).mean(-1).clamp(min=torch.finfo(z.dtype).tiny ** 0.5)
-    eye = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
-    return torch.linalg.solve(gram + penalty[:, None, None] * eye, (mask * labels).T @ z)
+    eye = torch.eye(d, dtype=z.dtype, device=z.device)
+    return torch.linalg.solve(gram + penalty * eye, targets.T @ z)
 
 
 SUPPORT_SUMMARIES = {"prototype": label_mean_difference, "ridge": ridge_heads}

@@ -118,7 +118,8 @@ def test_support_prototypes_are_the_rescaled_difference_of_label_means():
     assert torch.equal(protos[5], torch.zeros(D))
 
 
-def test_ridge_heads_are_the_regularised_least_squares_fit_of_each_support():
+@pytest.mark.parametrize("dim", [D, B // 2])  # B < D: solved through the B x B kernel; B > D: D x D
+def test_ridge_heads_are_the_regularised_least_squares_fit_of_each_support(dim):
     """``summary="ridge"``: per task, (Z_S^T Z_S + lam I)^-1 Z_S^T y_S over its revealed rows S only,
     lam = tr(Z_S^T Z_S) / D, rescaled to norm sqrt(D); values and gradients in z; ``tasks`` selects
     columns; a very strong penalty gives the direction of the label-weighted sum Z_S^T y_S."""
@@ -126,17 +127,17 @@ def test_ridge_heads_are_the_regularised_least_squares_fit_of_each_support():
     revealed = ~torch.isnan(Y)
     revealed[:, 5] = False  # a task with no revealed label
     kg = build_knowledge_graph(revealed, Y)
-    z = torch.randn(B, D, dtype=torch.double, requires_grad=True)
+    z = torch.randn(B, dim, dtype=torch.double, requires_grad=True)
     heads = support_prototypes(kg, z, summary="ridge")
     refs = []
     for j in range(5):
         zs, ys = z[revealed[:, j]], Y[revealed[:, j], j].double() * 2 - 1
         gram = zs.T @ zs
-        w = torch.linalg.solve(gram + gram.trace() / D * torch.eye(D, dtype=torch.double), zs.T @ ys)
-        refs.append(w / w.norm() * D**0.5)
+        w = torch.linalg.solve(gram + gram.trace() / dim * torch.eye(dim, dtype=torch.double), zs.T @ ys)
+        refs.append(w / w.norm() * dim**0.5)
     torch.testing.assert_close(heads[:5], torch.stack(refs))
-    assert torch.equal(heads[5], torch.zeros(D, dtype=torch.double))
-    probe = torch.randn(5, D, dtype=torch.double)
+    assert torch.equal(heads[5], torch.zeros(dim, dtype=torch.double))
+    probe = torch.randn(5, dim, dtype=torch.double)
     grad, = torch.autograd.grad((heads[:5] * probe).sum(), z)
     want, = torch.autograd.grad((torch.stack(refs) * probe).sum(), z)
     torch.testing.assert_close(grad, want)
