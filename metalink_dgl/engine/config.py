@@ -285,7 +285,7 @@ class TrainConfig:
             (self.layers >= 1 or self.kind == "fewshot" or not meta or self.model != "metalink"
              or self.new_task_init != "ones",
              f"--setting {self.setting} needs --layers >= 1: with no KG layer, new tasks have no head "
-             "(or use --new-task-init prototype, or --model baseline++ --layers 0)"),
+             "(or use --new-task-init prototype|ridge, or --model baseline++ --layers 0)"),
             (self.kind != "fewshot" or self.model == "metalink",
              f"--dataset fewshot runs MetaLink (--layers 0: Meta-Baseline), not --model {self.model}"),
             (self.model != "labels-as-features" or not meta,

@@ -14,7 +14,7 @@ from .heads import TaskHeadModel, mix_revealed_labels
 from .prototypes import support_prototypes
 
 EDGE_PREDICTORS = ("dot", "mlp", "cos")
-#: How a new task node starts: the paper's ones vector, or its support prototype.
+#: How a new task node starts: the paper's ones vector, its support prototype, or its support's ridge head.
 NEW_TASK_INITS = ("ones", "prototype", "ridge")
 #: How a data node starts: the paper's encoder output, or that mixed with its revealed labels of
 #: seen tasks (labels-as-features' input layer as the knowledge graph's first task -> data step).
