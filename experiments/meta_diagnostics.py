@@ -108,6 +108,8 @@ def diagnose(checkpoint: str) -> dict:
             "label_term": config.label_term, "data_init": config.data_init,
             "new_task_init": config.new_task_init, "edge_pred": config.edge_pred, "batch_size": config.batch_size,
             "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
+            "deep_supervision": config.deep_supervision, "freeze_seen_tasks": config.freeze_seen_tasks,
+            "kg_dropout": config.kg_dropout,
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
             "aux_tasks": config.aux_tasks,
             "no_aux_roc_auc": roc_auc(hidden_aux(data.Y, draw, test_rows)) if setting.relational else None,
@@ -124,6 +126,8 @@ def diagnose(checkpoint: str) -> dict:
 
 #: Values of the layer options that are the paper's eq. 3 (not shown in the options column).
 EQ3_LAYER = ("add", "mean", "shared", "encoder", "ones", "dot")
+#: Switches shown by name in the options column when on.
+FLAGS = ("deep_supervision", "freeze_seen_tasks", "episode_heads")
 
 
 def render(records: list[dict], command: str, prov: dict) -> str:
@@ -149,7 +153,8 @@ def render(records: list[dict], command: str, prov: dict) -> str:
                  if r["model"] == "metalink" and r.get(k) not in (None, *EQ3_LAYER)]
         options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks", "aux_tasks"]
                             if r.get(k) not in (None, "random", "seen"))
-        options = ", ".join(filter(None, [options, "episode_heads" if r.get("episode_heads") else "",
+        flags = [k for k in FLAGS if r.get(k)] + ([f"kg_dropout={r['kg_dropout']}"] if r.get("kg_dropout") else [])
+        options = ", ".join(filter(None, [options, *flags,
                                           f"episode_shots={r['episode_shots']}" if r.get("episode_shots") else "",
                                           f"episode_embed={r['episode_embed']}" if r.get("episode_embed") == "step"
                                           else ""]))

@@ -55,7 +55,8 @@ def test_prints_both_scores_and_the_task_correlation(untrained_checkpoint, monke
 
 
 def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, monkeypatch, capsys, tmp_path, script):
-    paths = [str(untrained_checkpoint(setting)) for setting in ("relational-meta", "meta")]
+    paths = [str(untrained_checkpoint("relational-meta")),
+             str(untrained_checkpoint("meta", new_task_init="ridge", deep_supervision=True, kg_dropout=0.1))]
     monkeypatch.setattr(sys, "argv", ["meta_diagnostics.py", *paths, "--out", str(tmp_path / "diag")])
     script.main()
     printed = capsys.readouterr().out.splitlines()
@@ -66,6 +67,7 @@ def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, 
         assert f"{r['test_roc_auc']:.4f} with the support labels, {r['flipped_roc_auc']:.4f}" in line
     rows = [line for line in (tmp_path / "diag.md").read_text().splitlines() if line.startswith("| sider")]
     assert len(rows) == 2
+    assert [row.split(" | ")[3] for row in rows] == ["(eq. 3)", "new_task_init=ridge, deep_supervision, kg_dropout=0.1"]
     r = record["records"][0]
     assert rows[0].split(" | ")[6:10] == [f"{100 * r['test_roc_auc']:.1f}", f"{100 * r['flipped_roc_auc']:.1f}",
                                           f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f}",
