@@ -22,7 +22,8 @@ from pathlib import Path
 
 from metalink_dgl.io import atomic_write_json, atomic_write_text
 
-ORDER = ("kg_scale", "epoch", "aggregate", "peer", "featurize", "memory", "large_run", "vision", "mpnn", "ddp")
+ORDER = ("kg_scale", "epoch", "aggregate", "ridge", "peer", "featurize", "memory", "large_run", "vision", "mpnn",
+         "ddp")
 
 
 def _key(record: dict) -> tuple[str, str]:
@@ -240,6 +241,21 @@ def render_aggregate(r: dict) -> list[str]:
     return [*lines, "", f"The library's choice was the faster kernel in **{r['chosen_is_faster']}** cases."]
 
 
+def render_ridge(r: dict) -> list[str]:
+    p = r["params"]
+    lines = ["## Ridge heads of new tasks: feature space (D x D) vs sample space (B x B), forward + backward", "",
+             *_provenance(r), f"- one block per row (B embeddings, T new tasks, a fraction of the pairs revealed), "
+             f"hidden {p['hidden']}, median of {p['repeats']} calls; the library solves in sample space when B < D; "
+             "difference = the largest difference of the two forms' heads relative to the largest head entry", ""]
+    lines += _table(["block", "B", "T", "fill", "feature ms", "sample ms", "feature/sample", "library's choice",
+                     "difference"],
+                    [[c["block"], c["B"], c["T"], c["fill"], f"{1e3 * c['feature_s']:.1f}",
+                      f"{1e3 * c['sample_s']:.1f}", f"{c['ratio']:.2f}",
+                      c["chosen"] + ("" if c["chosen_is_faster"] else " (slower)"),
+                      f"{c['max_head_difference']:.1e}"] for c in r["rows"]])
+    return [*lines, "", f"The library's choice was the faster form in **{r['chosen_is_faster']}** cases."]
+
+
 def render_peer(r: dict) -> list[str]:
     p = r["params"]
     lines = ["## Training epoch of the chemprop peer beside ERM and MetaLink", "", *_provenance(r),
@@ -261,7 +277,8 @@ def render_other(r: dict) -> list[str]:
 
 RENDERERS = {"kg_scale": render_kg_scale, "epoch": render_epoch, "featurize": render_featurize,
              "vision": render_vision, "mpnn": render_mpnn, "ddp": render_ddp, "memory": render_memory,
-             "large_run": render_large_run, "aggregate": render_aggregate, "peer": render_peer}
+             "large_run": render_large_run, "aggregate": render_aggregate, "peer": render_peer,
+             "ridge": render_ridge}
 
 
 def render(results: dict) -> str:

@@ -57,14 +57,25 @@ def ridge_heads(z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, stren
     n, d = z.shape
     penalty = strength * (mask.T @ z.square().sum(1)) / d  # (T,): tr(Z^T M_t Z) / D
     penalty = penalty.clamp(min=torch.finfo(z.dtype).tiny ** 0.5)[:, None, None]
-    targets = mask * labels
-    if n < d:  # the same solution from B x B systems: w_t = Z^T (M_t Z Z^T M_t + lam_t I)^-1 M_t y_t
-        kernel = mask.T[:, :, None] * (z @ z.T)  # (T, B, B); rows off the support solve to 0
-        eye = torch.eye(n, dtype=z.dtype, device=z.device)
-        return torch.linalg.solve(kernel + penalty * eye, targets.T) @ z
+    solve = ridge_in_sample_space if n < d else ridge_in_feature_space
+    return solve(z, mask * labels, mask, penalty)
+
+
+def ridge_in_feature_space(z: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
+                           penalty: torch.Tensor) -> torch.Tensor:
+    """:func:`ridge_heads` from T systems of size D x D; ``targets`` (B, T) = M y, ``penalty`` (T, 1, 1)."""
     gram = torch.einsum("bt,bd,be->tde", mask, z, z)  # (T, D, D)
-    eye = torch.eye(d, dtype=z.dtype, device=z.device)
+    eye = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
     return torch.linalg.solve(gram + penalty * eye, targets.T @ z)
+
+
+def ridge_in_sample_space(z: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
+                          penalty: torch.Tensor) -> torch.Tensor:
+    r""":func:`ridge_heads` from T systems of size B x B (push-through identity, same solution):
+    :math:`w_t = Z^\top (M_t Z Z^\top + \lambda_t I)^{-1} M_t y_t`; a row off the support solves to 0."""
+    kernel = mask.T[:, :, None] * (z @ z.T)  # (T, B, B)
+    eye = torch.eye(z.shape[0], dtype=z.dtype, device=z.device)
+    return torch.linalg.solve(kernel + penalty * eye, targets.T) @ z
 
 
 SUPPORT_SUMMARIES = {"prototype": label_mean_difference, "ridge": ridge_heads}

@@ -1,0 +1,99 @@
+"""The ridge head of new tasks: T systems in feature space (D x D) vs in sample space (B x B).
+
+Run from the repository root::
+
+    python benchmarks/bench_ridge.py --threads 1 --json results/bench_ridge.json
+
+:func:`metalink_dgl.nn.ridge_heads` (``--new-task-init ridge``) fits one ridge head per new task
+of a block from B embeddings of width D. Both forms give the same heads; it solves in sample
+space when B < D. For block shapes as trained and evaluated (a training episode of ToxCast makes
+every seen task of the minibatch new; an evaluation block holds the 256-row support set and the
+query rows), this times forward + backward of both forms (median of ``--repeats`` after warm-up),
+prints time(feature) / time(sample) (above 1 the sample-space form is faster) and checks that
+both give the same heads. The last line counts the cases where the library's choice was the
+faster form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from benchrecord import add_common_arguments, finish, provenance_fields, start
+
+from metalink_dgl.nn import prototypes
+
+#: (what, B rows, T new tasks, revealed fraction).
+CASES = (("Tox21 training episode", 128, 12, 0.4), ("ToxCast training episode", 128, 494, 0.1),
+         ("ToxCast evaluation block", 384, 123, 0.3), ("Tox21 evaluation block", 384, 3, 0.6),
+         ("wide training episode", 64, 2000, 0.05), ("large evaluation block", 1024, 123, 0.25))
+
+
+def _time(fn, repeats: int) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` calls, after two untimed ones."""
+    for _ in range(2):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def time_forms(n: int, tasks: int, fill: float, hidden: int, repeats: int, generator: torch.Generator,
+               device: torch.device) -> dict:
+    """Forward + backward seconds of both forms on one block, and the largest difference of their heads."""
+    z = torch.randn(n, hidden, generator=generator).to(device).requires_grad_()
+    mask = (torch.rand(n, tasks, generator=generator) < fill).float().to(device)
+    labels = torch.where(torch.rand(n, tasks, generator=generator) < 0.2, 1.0, -1.0).to(device) * mask
+    penalty = ((mask.T @ z.detach().square().sum(1)) / hidden).clamp(min=1e-6)[:, None, None]
+
+    def run(solve):
+        def step():
+            solve(z, labels, mask, penalty).sum().backward()
+        return step
+
+    with torch.no_grad():
+        heads = [solve(z, labels, mask, penalty) for solve in (prototypes.ridge_in_feature_space,
+                                                                prototypes.ridge_in_sample_space)]
+    feature = _time(run(prototypes.ridge_in_feature_space), repeats)
+    sample = _time(run(prototypes.ridge_in_sample_space), repeats)
+    chosen = "sample" if n < hidden else "feature"
+    return {"feature_s": feature, "sample_s": sample, "ratio": feature / sample, "chosen": chosen,
+            "chosen_is_faster": (chosen == "sample") == (sample <= feature),
+            "max_head_difference": float((heads[0] - heads[1]).abs().max() / heads[0].abs().max().clamp(min=1e-12))}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    device, load_before = start(args)
+    generator = torch.Generator().manual_seed(args.seed)
+    rows = []
+    print(f"ridge_heads forward+backward, hidden {args.hidden}; the library solves in sample space when B < D")
+    print(f"  {'block':>26} {'B':>5} {'T':>5} {'fill':>5} {'feature ms':>10} {'sample ms':>10} {'feature/sample':>14} "
+          "chosen  rel. difference")
+    for what, n, tasks, fill in CASES:
+        t = time_forms(n, tasks, fill, args.hidden, args.repeats, generator, device)
+        rows.append({"block": what, "B": n, "T": tasks, "fill": fill, **t})
+        print(f"  {what:>26} {n:>5} {tasks:>5} {fill:>5} {1e3 * t['feature_s']:>10.1f} {1e3 * t['sample_s']:>10.1f} "
+              f"{t['ratio']:>14.2f} {t['chosen']}{'' if t['chosen_is_faster'] else ' (the slower one)'}  "
+              f"{t['max_head_difference']:.1e}")
+    right = sum(r["chosen_is_faster"] for r in rows)
+    print(f"the library's choice was the faster form in {right} of {len(rows)} cases")
+    record = {"benchmark": "ridge", "params": {"hidden": args.hidden, "repeats": args.repeats, "seed": args.seed,
+                                               "threads": args.threads},
+              "rows": rows, "chosen_is_faster": f"{right}/{len(rows)}",
+              **provenance_fields("bench_ridge.py", argv, load_before)}
+    finish(record, args.json_path)
+    return record
+
+
+if __name__ == "__main__":
+    main()
