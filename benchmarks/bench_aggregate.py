@@ -17,30 +17,14 @@ against the crossover on any machine.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import torch
-from benchrecord import add_common_arguments, finish, provenance_fields, start
+from benchrecord import finish, median_seconds, provenance_fields, start_kernel_timing
 
 from metalink_dgl.nn import conv
 
 #: (B, T, revealed fraction): Tox21 and ToxCast minibatches as trained, then a sweep of fill.
 CASES = ((128, 12, 0.15), (128, 617, 0.06),
          *((B, T, d) for B, T in ((128, 617), (128, 2000)) for d in (0.005, 0.01, 0.03, 0.06, 0.12, 0.25)))
-
-
-def _time(fn, repeats: int) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls, after two untimed ones."""
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def relation_case(n_dst: int, n_src: int, density: float, hidden: int, generator: torch.Generator, device) -> dict:
@@ -67,8 +51,8 @@ def time_kernels(case: dict, repeats: int) -> dict:
     default = conv.DENSE_PER_EDGE
     entries = case["n_dst"] * case["messages"].shape[0]
     try:
-        dense = _time(step(entries), repeats) if entries <= conv.DENSE_CAP else None
-        sparse = _time(step(0), repeats)
+        dense = median_seconds(step(entries), repeats) if entries <= conv.DENSE_CAP else None
+        sparse = median_seconds(step(0), repeats)
     finally:
         conv.DENSE_PER_EDGE = default
     chosen = "dense" if entries <= min(default * case["edges"], conv.DENSE_CAP) else "sparse"
@@ -78,13 +62,7 @@ def time_kernels(case: dict, repeats: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=20)
-    add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    device, load_before = start(args)
-    generator = torch.Generator().manual_seed(args.seed)
+    args, device, load_before, generator = start_kernel_timing(__doc__, argv, repeats=20)
     rows = []
     print(f"weighted_sum forward+backward, hidden {args.hidden}; dense up to DENSE_PER_EDGE={conv.DENSE_PER_EDGE} "
           "entries per edge")

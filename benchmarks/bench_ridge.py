@@ -16,12 +16,8 @@ faster form.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import torch
-from benchrecord import add_common_arguments, finish, provenance_fields, start
+from benchrecord import finish, median_seconds, provenance_fields, start_kernel_timing
 
 from metalink_dgl.nn import prototypes
 
@@ -29,18 +25,6 @@ from metalink_dgl.nn import prototypes
 CASES = (("Tox21 training episode", 128, 12, 0.4), ("ToxCast training episode", 128, 494, 0.1),
          ("ToxCast evaluation block", 384, 123, 0.3), ("Tox21 evaluation block", 384, 3, 0.6),
          ("wide training episode", 64, 2000, 0.05), ("large evaluation block", 1024, 123, 0.25))
-
-
-def _time(fn, repeats: int) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls, after two untimed ones."""
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def time_forms(n: int, tasks: int, fill: float, hidden: int, repeats: int, generator: torch.Generator,
@@ -59,8 +43,8 @@ def time_forms(n: int, tasks: int, fill: float, hidden: int, repeats: int, gener
     with torch.no_grad():
         heads = [solve(z, labels, mask, penalty) for solve in (prototypes.ridge_in_feature_space,
                                                                 prototypes.ridge_in_sample_space)]
-    feature = _time(run(prototypes.ridge_in_feature_space), repeats)
-    sample = _time(run(prototypes.ridge_in_sample_space), repeats)
+    feature = median_seconds(run(prototypes.ridge_in_feature_space), repeats)
+    sample = median_seconds(run(prototypes.ridge_in_sample_space), repeats)
     chosen = "sample" if n < hidden else "feature"
     return {"feature_s": feature, "sample_s": sample, "ratio": feature / sample, "chosen": chosen,
             "chosen_is_faster": (chosen == "sample") == (sample <= feature),
@@ -68,13 +52,7 @@ def time_forms(n: int, tasks: int, fill: float, hidden: int, repeats: int, gener
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=5)
-    add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    device, load_before = start(args)
-    generator = torch.Generator().manual_seed(args.seed)
+    args, device, load_before, generator = start_kernel_timing(__doc__, argv, repeats=5)
     rows = []
     print(f"ridge_heads forward+backward, hidden {args.hidden}; the library solves in sample space when B < D")
     print(f"  {'block':>26} {'B':>5} {'T':>5} {'fill':>5} {'feature ms':>10} {'sample ms':>10} {'feature/sample':>14} "

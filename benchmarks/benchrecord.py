@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,31 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", dest="json_path", default=None, help="write the record to this JSON file")
+
+
+def median_seconds(fn, repeats: int) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` calls, after two untimed ones."""
+    for _ in range(2):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def start_kernel_timing(doc: str, argv: list[str] | None, repeats: int):
+    """Parse the options of a kernel timing (``--hidden`` [256], ``--repeats`` [``repeats``] and the
+    common ones) and :func:`start`: returns the args, the device, the load average before the run
+    and a generator seeded with ``--seed``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    device, load_before = start(args)
+    return args, device, load_before, torch.Generator().manual_seed(args.seed)
 
 
 def peak_rss_bytes() -> int:
