@@ -18,7 +18,7 @@ against the crossover on any machine.
 from __future__ import annotations
 
 import torch
-from benchrecord import finish, median_seconds, provenance_fields, start_kernel_timing
+from benchrecord import finish_kernel_timing, median_seconds, start_kernel_timing
 
 from metalink_dgl.nn import conv
 
@@ -75,14 +75,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"  {f'{B} x {T}':>10} {density:>6} {relation:>11} {t['entries']:>8} {t['edges']:>6} "
                   f"{t['entries_per_edge']:>8.0f} {1e3 * t['dense_s']:>9.3f} {1e3 * t['sparse_s']:>9.3f} "
                   f"{t['ratio']:>12.2f} {t['chosen']}{'' if t['chosen_is_faster'] else ' (the slower one)'}")
-    right = sum(r["chosen_is_faster"] for r in rows)
-    print(f"the library's choice was the faster kernel in {right} of {len(rows)} cases")
-    record = {"benchmark": "aggregate", "params": {"hidden": args.hidden, "repeats": args.repeats, "seed": args.seed,
-                                                   "threads": args.threads, "dense_per_edge": conv.DENSE_PER_EDGE},
-              "rows": rows, "chosen_is_faster": f"{right}/{len(rows)}",
-              **provenance_fields("bench_aggregate.py", argv, load_before)}
-    finish(record, args.json_path)
-    return record
+    return finish_kernel_timing("aggregate", "kernel", args, rows, argv, load_before,
+                                dense_per_edge=conv.DENSE_PER_EDGE)
 
 
 if __name__ == "__main__":

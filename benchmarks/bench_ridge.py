@@ -17,7 +17,7 @@ faster form.
 from __future__ import annotations
 
 import torch
-from benchrecord import finish, median_seconds, provenance_fields, start_kernel_timing
+from benchrecord import finish_kernel_timing, median_seconds, start_kernel_timing
 
 from metalink_dgl.nn import prototypes
 
@@ -63,14 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  {what:>26} {n:>5} {tasks:>5} {fill:>5} {1e3 * t['feature_s']:>10.1f} {1e3 * t['sample_s']:>10.1f} "
               f"{t['ratio']:>14.2f} {t['chosen']}{'' if t['chosen_is_faster'] else ' (the slower one)'}  "
               f"{t['max_head_difference']:.1e}")
-    right = sum(r["chosen_is_faster"] for r in rows)
-    print(f"the library's choice was the faster form in {right} of {len(rows)} cases")
-    record = {"benchmark": "ridge", "params": {"hidden": args.hidden, "repeats": args.repeats, "seed": args.seed,
-                                               "threads": args.threads},
-              "rows": rows, "chosen_is_faster": f"{right}/{len(rows)}",
-              **provenance_fields("bench_ridge.py", argv, load_before)}
-    finish(record, args.json_path)
-    return record
+    return finish_kernel_timing("ridge", "form", args, rows, argv, load_before)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,20 @@ def start_kernel_timing(doc: str, argv: list[str] | None, repeats: int):
     return args, device, load_before, torch.Generator().manual_seed(args.seed)
 
 
+def finish_kernel_timing(benchmark: str, what: str, args: argparse.Namespace, rows: list[dict], argv: list[str] | None,
+                         load_before: tuple[float, float, float], **params) -> dict:
+    """Print how often the library's choice (``rows[i]["chosen_is_faster"]``) was the faster ``what``,
+    then :func:`finish` the record of a :func:`start_kernel_timing` run (``params`` beside its options)."""
+    right = sum(r["chosen_is_faster"] for r in rows)
+    print(f"the library's choice was the faster {what} in {right} of {len(rows)} cases")
+    record = {"benchmark": benchmark, "params": {"hidden": args.hidden, "repeats": args.repeats, "seed": args.seed,
+                                                 "threads": args.threads, **params},
+              "rows": rows, "chosen_is_faster": f"{right}/{len(rows)}",
+              **provenance_fields(f"bench_{benchmark}.py", argv, load_before)}
+    finish(record, args.json_path)
+    return record
+
+
 def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far, in bytes (Linux reports KiB, macOS bytes)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
