@@ -37,8 +37,8 @@ def ridge_heads(z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, stren
 
     with :math:`\lambda_t` ``strength`` times the mean eigenvalue of :math:`Z^\top M_t Z` (its trace
     over D), so the fit does not depend on the scale of ``z``. Solved as T systems of size
-    min(B, D) (with B < D through the push-through identity, the same solution from the kernel
-    :math:`M_t Z Z^\top M_t`). Differentiable in ``z`` (R2-D2,
+    min(B, D) (:func:`ridge_in_feature_space`, or with B < D :func:`ridge_in_sample_space`: the
+    same solution). Differentiable in ``z`` (R2-D2,
     Bertinetto et al., ICLR 2019). As ``strength`` grows the direction tends to
     :math:`Z^\top M_t y_t`: the label-weighted sum that :func:`label_mean_difference` averages.
 
