@@ -33,7 +33,7 @@ def time_forms(n: int, tasks: int, fill: float, hidden: int, repeats: int, gener
     z = torch.randn(n, hidden, generator=generator).to(device).requires_grad_()
     mask = (torch.rand(n, tasks, generator=generator) < fill).float().to(device)
     labels = torch.where(torch.rand(n, tasks, generator=generator) < 0.2, 1.0, -1.0).to(device) * mask
-    penalty = ((mask.T @ z.detach().square().sum(1)) / hidden).clamp(min=1e-6)[:, None, None]
+    penalty = prototypes.ridge_penalty(z.detach(), mask)
 
     def run(solve):
         def step():
@@ -45,7 +45,7 @@ def time_forms(n: int, tasks: int, fill: float, hidden: int, repeats: int, gener
                                                                 prototypes.ridge_in_sample_space)]
     feature = median_seconds(run(prototypes.ridge_in_feature_space), repeats)
     sample = median_seconds(run(prototypes.ridge_in_sample_space), repeats)
-    chosen = "sample" if n < hidden else "feature"
+    chosen = "sample" if prototypes.ridge_solver(n, hidden) is prototypes.ridge_in_sample_space else "feature"
     return {"feature_s": feature, "sample_s": sample, "ratio": feature / sample, "chosen": chosen,
             "chosen_is_faster": (chosen == "sample") == (sample <= feature),
             "max_head_difference": float((heads[0] - heads[1]).abs().max() / heads[0].abs().max().clamp(min=1e-12))}

@@ -54,11 +54,20 @@ def ridge_heads(z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, stren
     -------
     Tensor, (T, D); zeros for a task with no revealed label.
     """
-    n, d = z.shape
-    penalty = strength * (mask.T @ z.square().sum(1)) / d  # (T,): tr(Z^T M_t Z) / D
-    penalty = penalty.clamp(min=torch.finfo(z.dtype).tiny ** 0.5)[:, None, None]
-    solve = ridge_in_sample_space if n < d else ridge_in_feature_space
-    return solve(z, mask * labels, mask, penalty)
+    return ridge_solver(*z.shape)(z, mask * labels, mask, ridge_penalty(z, mask, strength))
+
+
+def ridge_penalty(z: torch.Tensor, mask: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+    """:func:`ridge_heads`' penalty per task, (T, 1, 1): ``strength`` times tr(Z^T M_t Z) / D
+    (floored above zero, so a task with no revealed label solves to zeros)."""
+    penalty = strength * (mask.T @ z.square().sum(1)) / z.shape[1]
+    return penalty.clamp(min=torch.finfo(z.dtype).tiny ** 0.5)[:, None, None]
+
+
+def ridge_solver(rows: int, dim: int):
+    """The form :func:`ridge_heads` solves ``rows`` embeddings of width ``dim`` with: the smaller
+    systems, :func:`ridge_in_sample_space` when rows < dim, else :func:`ridge_in_feature_space`."""
+    return ridge_in_sample_space if rows < dim else ridge_in_feature_space
 
 
 def ridge_in_feature_space(z: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
