@@ -33,6 +33,8 @@ SPLIT_KINDS = ("scaffold", "random", "official")
 OPTIMIZERS = ("adam", "sgd")
 #: ``--episode-embed``: when the support rows of ``--episode-shots`` episodes are embedded.
 EPISODE_EMBEDS = ("epoch", "step")
+#: ``--episode-query``: which new tasks of a training episode are queried.
+EPISODE_QUERIES = ("all", "informed")
 #: ``--dataset`` of the commands that read molecules; ``train`` also reads the image datasets.
 MOLECULE_DATASETS_HELP = ("Bundled dataset name (tox21, sider, toxcast, adme) or a path to a CSV of SMILES + task "
                           "columns")
@@ -122,6 +124,10 @@ class TrainConfig:
                                  "whole training fold (eval mode, as at test) or at every step with the current "
                                  "model in training mode (costs S forward passes a step); no gradient either way.",
                                  choices=EPISODE_EMBEDS)
+    episode_query: str = _option("all", "Meta settings: a training episode queries all its new tasks (the paper), or "
+                                 "only those whose support shows two different labels (a positive and a negative; "
+                                 "two distinct values for regression): a support of one label cannot tell its task "
+                                 "from another.", choices=EPISODE_QUERIES)
     episode_heads: bool = _option(False, "Meta settings: each training episode makes only a random --heldout-ratio "
                                   "of the seen tasks new; the others keep their learned heads and are queried too "
                                   "(adds a standard multi-task loss).")
@@ -272,6 +278,10 @@ class TrainConfig:
              "--episode-shots changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.episode_shots is None or self.episode_shots >= 1,
              f"--episode-shots {self.episode_shots} must be at least 1"),
+            (self.episode_query in EPISODE_QUERIES,
+             f"--episode-query {self.episode_query!r} is not one of {', '.join(EPISODE_QUERIES)}"),
+            (self.episode_query == "all" or (meta and self.kind != "fewshot" and self.model == "metalink"),
+             "--episode-query changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.episode_embed in EPISODE_EMBEDS,
              f"--episode-embed {self.episode_embed!r} is not one of {', '.join(EPISODE_EMBEDS)}"),
             (self.model in MODELS or self.model in PEERS,

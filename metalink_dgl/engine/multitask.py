@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..data.scaling import LabelScaler
 from ..errors import MetaLinkError
 from ..kg.eval_draw import EvalDraw
-from ..kg.masks import Masks, draw_episode
+from ..kg.masks import Masks, draw_episode, keep_informed
 from ..kg.settings import Setting, get_setting
 from .block import Block, as_rows, forward_block
 from .build import Prepared
@@ -108,6 +108,8 @@ def train_epoch(model: torch.nn.Module, inputs, Y: torch.Tensor, rows: torch.Ten
         if support is not None:
             Yb = torch.cat([support.Y, Yb])
         masks = episode.masks(Yb, setting, S)
+        if config.episode_query == "informed":
+            masks = keep_informed(Yb, masks)
         if not masks.queried.any():
             continue
         keep = torch.cat([torch.arange(S), S + torch.arange(len(batch))[part]])  # the support, then my rows

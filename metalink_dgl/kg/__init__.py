@@ -7,7 +7,7 @@ and the fixed evaluation draw.
 
 from .build import build_knowledge_graph, revealed_matrix
 from .eval_draw import EvalDraw, draw_support
-from .masks import Episode, Masks, draw_aux, draw_episode, draw_known, make_masks, training_masks
+from .masks import Episode, Masks, draw_aux, draw_episode, draw_known, keep_informed, make_masks, training_masks
 from .schema import (
     DATA,
     LABEL,
@@ -27,6 +27,6 @@ __all__ = [
     "encode_labels", "decode_labels",
     "build_knowledge_graph", "revealed_matrix",
     "Setting", "SETTINGS", "HELDOUT_PICKS", "AUX_TASKS", "get_setting", "check_aux_ratio", "split_tasks",
-    "Masks", "make_masks", "Episode", "draw_episode", "training_masks", "draw_aux", "draw_known",
+    "Masks", "make_masks", "Episode", "draw_episode", "training_masks", "keep_informed", "draw_aux", "draw_known",
     "EvalDraw", "draw_support",
 ]

@@ -28,7 +28,9 @@ then all query rows (:meth:`Episode.masks`).
 
 A fourth, optional ingredient is for meta training only: ``heads`` (T,), seen tasks that keep
 their learned head and are queried on every row that does not reveal them
-(``queried |= observed & heads & ~revealed``; ``--episode-heads``).
+(``queried |= observed & heads & ~revealed``; ``--episode-heads``). Also for meta training only,
+:func:`keep_informed` stops querying the new tasks whose support shows a single label value
+(``--episode-query informed``).
 
 Standard and relational share the same ``aux`` draw at test time, so they are scored on the
 same pairs (as in the paper); so do meta and relational-meta.
@@ -145,6 +147,31 @@ class Episode:
         return make_masks(Y, setting, targets=self.targets.to(device), aux=aux.to(device),
                           support=None if support is None else support.to(device),
                           heads=None if self.heads is None else self.heads.to(device))
+
+
+def keep_informed(Y: torch.Tensor, masks: Masks) -> Masks:
+    """Stop querying the new tasks whose revealed labels show fewer than two distinct values.
+
+    A new task's revealed labels are its support. A support of only negatives (or a single
+    regression value) cannot tell the task from any other, so a training episode that queries it
+    rewards ignoring the support; :func:`draw_episode` leaves such tasks queried (the paper's
+    episodes), this drops them (``--episode-query informed``). Only ``queried`` changes.
+
+    Parameters
+    ----------
+    Y : FloatTensor, (B, T)
+        The labels the masks were made from, NaN where not observed.
+    masks : Masks
+
+    Returns
+    -------
+    Masks
+        ``queried`` without the columns of new tasks whose support shows one value or none.
+    """
+    shown = torch.where(masks.revealed, Y, torch.nan)
+    told = shown.nan_to_num(torch.inf).amin(0) < shown.nan_to_num(-torch.inf).amax(0)
+    uninformed = masks.new_tasks & ~told
+    return Masks(masks.revealed, masks.queried & ~uninformed[None, :], masks.new_tasks)
 
 
 def support_first(n_support: int, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

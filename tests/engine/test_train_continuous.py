@@ -31,7 +31,7 @@ def _config(tmp_path, name="run", **kw) -> TrainConfig:
 VARIANTS = [("relational", dict(data_init="labels", message="linear", aggregate="sum", label_term="source",
                                 deep_supervision=True)),
             ("relational-meta", dict(freeze_seen_tasks=True, kg_dropout=0.3)),
-            ("meta", dict(new_task_init="ridge", deep_supervision=True))]
+            ("meta", dict(new_task_init="ridge", deep_supervision=True, episode_query="informed"))]
 
 
 @pytest.mark.parametrize(("setting", "extra"), [(s, {}) for s in ("standard", "relational", "meta", "relational-meta")]

@@ -106,18 +106,23 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, layer,
     assert np.abs(run(revealed_flip)["pred"] - base["pred"]).max() > 1e-3  # far above summation-order noise
 
 
-@pytest.mark.parametrize("setting", ["meta", "relational-meta"])
-def test_heldout_labels_never_reach_a_training_graph(tmp_path, monkeypatch, setting):
+@pytest.mark.parametrize(("setting", "episode_query"),
+                         [("meta", "all"), ("relational-meta", "all"), ("meta", "informed")])
+def test_heldout_labels_never_reach_a_training_graph(tmp_path, monkeypatch, setting, episode_query):
     seen_masks = []
     original = train_module.forward_block
 
     def spy(model, block, **kwargs):
         if model.training:
             seen_masks.append((block.masks.revealed.clone(), block.masks.queried.clone()))
+            informed.append(_informed_new_tasks_only(block))
         return original(model, block, **kwargs)
 
+    informed = []
     monkeypatch.setattr(train_module, "forward_block", spy)
-    _trained(tmp_path, setting, shots=64)
+    _trained(tmp_path, setting, shots=64, episode_query=episode_query)
+    # --episode-query informed queries a new task only where its support shows a positive and a negative
+    assert all(informed) if episode_query == "informed" else not all(informed)
     heldout = json.loads((tmp_path / "run" / "seed_0" / "draw.json").read_text())["heldout_tasks"]
     task_names = json.loads((tmp_path / "run" / "seed_0" / "config.json").read_text())
     assert heldout and seen_masks
@@ -127,6 +132,14 @@ def test_heldout_labels_never_reach_a_training_graph(tmp_path, monkeypatch, sett
     held = torch.tensor([n in heldout for n in names])
     for revealed, queried in seen_masks:
         assert not revealed[:, held].any() and not queried[:, held].any()
+
+
+def _informed_new_tasks_only(block) -> bool:
+    """True if every queried new task of ``block`` shows a positive and a negative support label."""
+    m, Y = block.masks, block.Y
+    shown = torch.where(m.revealed, Y, float("nan"))
+    informed = (shown == 1).any(0) & (shown == 0).any(0)
+    return not (m.queried.any(0) & m.new_tasks & ~informed).any()
 
 
 def test_checkpoint_reproduces_test_metrics_and_resume_is_exact(tmp_path, kill_on_call):

@@ -3,7 +3,7 @@ import torch
 
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.kg import SETTINGS, draw_aux, draw_episode, get_setting, make_masks, split_tasks, training_masks
-from metalink_dgl.kg.masks import support_first
+from metalink_dgl.kg.masks import Masks, keep_informed, support_first
 
 N, T = 200, 20
 
@@ -64,6 +64,41 @@ def test_meta_support_reveals_and_query_predicts_new_tasks():
     # query rows reveal only auxiliary (non-target) tasks
     query = ~(rm.revealed[:, rm.new_tasks].any(1))
     assert not rm.revealed[query][:, rm.new_tasks].any()
+
+
+def test_keep_informed_drops_only_new_tasks_whose_support_shows_one_value():
+    nan = float("nan")
+    # columns: 0 pos+neg, 1 only negatives, 2 nothing shown, 3 two regression values, 4 one repeated value,
+    # 5 a seen task (not new) with one value; row 0-1 support, rows 2-3 query
+    Y = torch.tensor([[1.0, 0.0, nan, 0.3, 0.7, 1.0],
+                      [0.0, 0.0, nan, 1.2, 0.7, 1.0],
+                      [1.0, 1.0, 0.0, 0.5, 0.1, 0.0],
+                      [0.0, 1.0, 1.0, 0.9, 0.2, 1.0]])
+    support = torch.tensor([True, True, False, False])
+    new = torch.tensor([True, True, True, True, True, False])
+    revealed = support[:, None] & ~Y.isnan() & new[None, :]
+    queried = ~support[:, None] & ~Y.isnan()
+    m = keep_informed(Y, Masks(revealed, queried, new))
+    assert m.queried.any(0).tolist() == [True, False, False, True, False, True]
+    assert torch.equal(m.queried, queried & m.queried.any(0)[None, :])  # whole columns go, nothing else
+    assert m.revealed is revealed and m.new_tasks is new
+
+
+@pytest.mark.parametrize("setting", ["meta", "relational-meta"])
+def test_keep_informed_on_a_training_episode_of_sparse_labels(setting):
+    held = split_tasks(T, 0.2, seed=0)
+    g = torch.Generator().manual_seed(3)
+    Y = (torch.rand(N, T, generator=g) < 0.03).float()  # rare positives, as in ToxCast
+    Y[torch.rand(N, T, generator=g) < 0.5] = float("nan")
+    m = training_masks(Y[:40], SETTINGS[setting], ~held, aux_ratio=0.2, heldout_ratio=0.2, support_ratio=0.5,
+                       generator=torch.Generator().manual_seed(0))
+    kept = keep_informed(Y[:40], m)
+    positives = ((Y[:40] == 1) & m.revealed).any(0)
+    negatives = ((Y[:40] == 0) & m.revealed).any(0)
+    informed = positives & negatives
+    assert torch.equal(kept.queried[:, m.new_tasks], m.queried[:, m.new_tasks] & informed[m.new_tasks])
+    assert torch.equal(kept.queried[:, ~m.new_tasks], m.queried[:, ~m.new_tasks])
+    assert kept.queried.any() and (m.queried & ~kept.queried).any()  # some tasks kept, some dropped
 
 
 @pytest.mark.parametrize("setting", ["meta", "relational-meta"])

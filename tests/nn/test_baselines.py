@@ -101,6 +101,8 @@ def _subset(masks, rows):
         (dict(new_task_init="zeros", setting="meta"), "--new-task-init 'zeros' is not one of"),
         (dict(message="mul"), "--message 'mul' is not one of"),
         (dict(episode_heads=True, setting="relational"), "--episode-heads changes MetaLink's training episodes"),
+        (dict(episode_query="informed", setting="relational"), "--episode-query changes MetaLink's training"),
+        (dict(episode_query="some", setting="meta"), "--episode-query 'some' is not one of"),
         (dict(model="labels-as-features", layers=0, data_init="labels"), "--data-init labels is an option of MetaLink"),
         (dict(data_init="smiles"), "--data-init 'smiles' is not one of"),
         (dict(freeze_seen_tasks=True, layers=0), "--freeze-seen-tasks changes MetaLink's KG layers"),
