@@ -19,6 +19,7 @@ import torch
 from metalink_dgl.engine import evaluate, load_model, prepare_data
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments.diagnostics import diagnostics_main
+from metalink_dgl.experiments.grid import changed_options, format_options
 from metalink_dgl.experiments.stats import machine_line
 from metalink_dgl.kg import EvalDraw, get_setting
 from metalink_dgl.nn import MetaLink
@@ -52,7 +53,7 @@ def diagnose(checkpoint: str) -> dict:
 
     partial = [{split: roc_auc(cut(model, k), split) for split in ("val", "test")} for k in range(len(model.convs) + 1)]
     return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "layers": config.layers,
-            "data_init": config.data_init, "deep_supervision": config.deep_supervision, "epochs": config.epochs,
+            "options": changed_options(config), "epochs": config.epochs,
             "best_epoch": int(ckpt["epoch"]), "partial": partial}
 
 
@@ -69,8 +70,7 @@ def render(records: list[dict], command: str, prov: dict) -> str:
              f"| dataset | setting | options | L | epochs (best) | {head} |",
              "| --- | --- | --- | --- | --- | " + " | ".join(["---"] * (depth + 1)) + " |"]
     for r in records:
-        options = ", ".join(filter(None, ["data_init=labels" if r["data_init"] == "labels" else "",
-                                          "deep_supervision" if r["deep_supervision"] else ""])) or "(eq. 3)"
+        options = format_options({k: v for k, v in r["options"].items() if k != "epochs"}, ", ") or "(eq. 3)"
         cells = [f"{100 * p['val']:.1f} / {100 * p['test']:.1f}" for p in r["partial"]]
         cells += [""] * (depth + 1 - len(cells))
         lines.append(f"| {r['dataset']} | {r['setting']} | {options} | {r['layers']} | {r['epochs']} "

@@ -24,11 +24,12 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from metalink_dgl.engine import Block, embed_support, evaluate, forward_block, load_model, prepare_data
+from metalink_dgl.engine import Block, TrainConfig, embed_support, evaluate, forward_block, load_model, prepare_data
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments.diagnostics import diagnostics_main
+from metalink_dgl.experiments.grid import changed_options, format_options
 from metalink_dgl.experiments.stats import machine_line
-from metalink_dgl.kg import EvalDraw, get_setting
+from metalink_dgl.kg import EvalDraw, get_setting, keep_informed, training_masks
 
 
 def flipped_support(Y: torch.Tensor, draw: EvalDraw) -> torch.Tensor:
@@ -88,6 +89,26 @@ def support_sizes(Y: torch.Tensor, draw: EvalDraw, train_rows: torch.Tensor | li
             "episode_support": float(episode.median()), "episode_support_positive": float(episode_positive.median())}
 
 
+def informed_share(Y: torch.Tensor, draw: EvalDraw, train_rows: torch.Tensor | list[int], config: TrainConfig,
+                   seed: int = 0) -> float:
+    """Share of the queried new-task pairs of one epoch of minibatch training episodes (``config``'s
+    batch size and support ratio, seeded) whose task's support shows two different labels: the
+    pairs ``--episode-query informed`` keeps. In [0, 1]."""
+    setting = get_setting(config.setting)
+    generator = torch.Generator().manual_seed(seed)
+    rows = torch.as_tensor(train_rows)
+    rows = rows[torch.randperm(len(rows), generator=generator)]
+    kept = total = 0
+    for start in range(0, len(rows), config.batch_size):
+        Yb = Y[rows[start:start + config.batch_size]]
+        masks = training_masks(Yb, setting, ~draw.heldout, aux_ratio=config.aux_ratio,
+                               heldout_ratio=config.heldout_ratio, support_ratio=config.support_ratio,
+                               generator=generator)
+        total += int(masks.queried[:, masks.new_tasks].sum())
+        kept += int(keep_informed(Yb, masks).queried[:, masks.new_tasks].sum())
+    return kept / max(total, 1)
+
+
 def diagnose(checkpoint: str) -> dict:
     """Test ROC-AUC with the support labels and with them flipped, and the held-out tasks' logit correlation."""
     model, config, ckpt = load_model(checkpoint)
@@ -104,19 +125,13 @@ def diagnose(checkpoint: str) -> dict:
     rows = ckpt["split"]["test"][:config.batch_size]
     test_rows = torch.as_tensor(ckpt["split"]["test"])
     return {"checkpoint": checkpoint, "dataset": config.dataset, "setting": config.setting, "model": config.model,
-            "layers": config.layers, "message": config.message, "aggregate": config.aggregate,
-            "label_term": config.label_term, "data_init": config.data_init,
-            "new_task_init": config.new_task_init, "edge_pred": config.edge_pred, "batch_size": config.batch_size,
-            "heldout_tasks": config.heldout_tasks, "episode_heads": config.episode_heads,
-            "deep_supervision": config.deep_supervision, "freeze_seen_tasks": config.freeze_seen_tasks,
-            "kg_dropout": config.kg_dropout,
+            "layers": config.layers, "batch_size": config.batch_size, "options": changed_options(config),
             "test_roc_auc": roc_auc(data.Y), "flipped_roc_auc": roc_auc(flipped_support(data.Y, draw)),
-            "aux_tasks": config.aux_tasks,
             "no_aux_roc_auc": roc_auc(hidden_aux(data.Y, draw, test_rows)) if setting.relational else None,
             "no_heldout_aux_roc_auc": roc_auc(hidden_aux(data.Y, draw, test_rows, draw.heldout))
             if setting.relational and config.aux_tasks == "all" else None,
             "support_labels": int(draw.support_shown.sum()), "correlation_rows": len(rows),
-            "episode_shots": config.episode_shots, "episode_embed": config.episode_embed,
+            "episode_informed": informed_share(data.Y, draw, ckpt["split"]["train"], config),
             **support_sizes(data.Y, draw, ckpt["split"]["train"], config.batch_size, config.support_ratio,
                             config.episode_shots),
             # over every held-out pair: the auxiliary pairs on held-out tasks (--aux-tasks all) stay hidden
@@ -124,10 +139,8 @@ def diagnose(checkpoint: str) -> dict:
                                             setting)}
 
 
-#: Values of the layer options that are the paper's eq. 3 (not shown in the options column).
-EQ3_LAYER = ("add", "mean", "shared", "encoder", "ones", "dot")
-#: Switches shown by name in the options column when on.
-FLAGS = ("deep_supervision", "freeze_seen_tasks", "episode_heads")
+#: Options shown in columns of their own, not in the options column.
+OWN_COLUMNS = ("model", "batch_size")
 
 
 def render(records: list[dict], command: str, prov: dict) -> str:
@@ -144,21 +157,18 @@ def render(records: list[dict], command: str, prov: dict) -> str:
              "heldout_tasks=last: the authors' held-out tasks (the last "
              "20% of the columns), not a seeded random 20%. No auxiliary labels (relational-meta): test ROC-AUC "
              "with the query rows' auxiliary labels hidden (the same scored pairs); "
-             "with aux_tasks=all, also with only those on held-out tasks hidden.", "",
+             "with aux_tasks=all, also with only those on held-out tasks hidden. Options: those that differ from the "
+             "defaults. Informed in training: the share of the queried new-task pairs of one epoch of minibatch "
+             "episodes (--support-ratio) whose task's support shows two different labels, the pairs "
+             "--episode-query informed keeps.", "",
              "| dataset | setting | model | options | L | batch | test | flipped support | test − flipped | "
-             "no auxiliary labels | none on held-out tasks | correlation | support at test | support in training |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "no auxiliary labels | none on held-out tasks | correlation | support at test | support in training | "
+             "informed in training |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
-        layer = [k for k in ("message", "aggregate", "label_term", "data_init", "new_task_init", "edge_pred")
-                 if r["model"] == "metalink" and r.get(k) not in (None, *EQ3_LAYER)]
-        options = ", ".join(f"{k}={r[k]}" for k in [*layer, "heldout_tasks", "aux_tasks"]
-                            if r.get(k) not in (None, "random", "seen"))
-        flags = [k for k in FLAGS if r.get(k)] + ([f"kg_dropout={r['kg_dropout']}"] if r.get("kg_dropout") else [])
-        options = ", ".join(filter(None, [options, *flags,
-                                          f"episode_shots={r['episode_shots']}" if r.get("episode_shots") else "",
-                                          f"episode_embed={r['episode_embed']}" if r.get("episode_embed") == "step"
-                                          else ""]))
+        options = format_options({k: v for k, v in r["options"].items() if k not in OWN_COLUMNS}, ", ")
         default = "(eq. 3)" if r["model"] == "metalink" else ""
+        informed = "—" if r.get("episode_informed") is None else f"{100 * r['episode_informed']:.0f}%"
         no_aux, no_heldout_aux = ("—" if r.get(key) is None else f"{100 * r[key]:.1f}"
                                   for key in ("no_aux_roc_auc", "no_heldout_aux_roc_auc"))
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['model']} | {options or default} | {r['layers']} | "
@@ -167,7 +177,7 @@ def render(records: list[dict], command: str, prov: dict) -> str:
                      f"{no_aux} | {no_heldout_aux} | "
                      f"{r['correlation']:.3f} | "
                      f"{r['test_support']:.0f} / {r['test_support_positive']:.0f} | "
-                     f"{r['episode_support']:.1f} / {r['episode_support_positive']:.1f} |")
+                     f"{r['episode_support']:.1f} / {r['episode_support_positive']:.1f} | {informed} |")
     return "\n".join(lines) + "\n"
 
 

@@ -212,10 +212,16 @@ def identity_key(config: TrainConfig) -> str:
     diff = changed_options(config)
     if not diff:
         return "default"
-    text = ",".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in sorted(diff.items()))
+    text = format_options(diff)
     if len(text) <= 80 and re.fullmatch(r"[A-Za-z0-9_.=,+-]+", text):
         return text
     return "cfg-" + hashlib.sha1(json.dumps(diff, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def format_options(options: dict, sep: str = ",") -> str:
+    """``k=v`` of each option, sorted by name, joined by ``sep``; a string value as is, any other as JSON
+    (``deep_supervision=true``): how run folders and the diagnostics tables name a configuration."""
+    return sep.join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(options.items()))
 
 
 def changed_options(config: TrainConfig) -> dict:

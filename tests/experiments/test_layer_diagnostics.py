@@ -51,6 +51,7 @@ def test_out_writes_every_partial_sum(untrained_checkpoint, monkeypatch, capsys,
     assert f"up to layer 2: validation {r['partial'][2]['val']:.4f}" in printed
     (row,) = [line for line in (tmp_path / "layers.md").read_text().splitlines() if line.startswith("| sider")]
     last = r["partial"][2]
+    assert row.split(" | ")[2] == "batch_size=8, hidden=16"  # the options that differ from the defaults
     assert row.split(" | ")[-1].rstrip(" |") == f"{100 * last['val']:.1f} / {100 * last['test']:.1f}"
 
 

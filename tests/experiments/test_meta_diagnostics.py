@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from metalink_dgl.checkpoint import load_checkpoint
+from metalink_dgl.engine import TrainConfig
 from metalink_dgl.kg import EvalDraw
 
 
@@ -67,7 +68,9 @@ def test_out_writes_every_checkpoint_to_json_and_markdown(untrained_checkpoint, 
         assert f"{r['test_roc_auc']:.4f} with the support labels, {r['flipped_roc_auc']:.4f}" in line
     rows = [line for line in (tmp_path / "diag.md").read_text().splitlines() if line.startswith("| sider")]
     assert len(rows) == 2
-    assert [row.split(" | ")[3] for row in rows] == ["(eq. 3)", "new_task_init=ridge, deep_supervision, kg_dropout=0.1"]
+    # the options that differ from the defaults, as the run folders name them (the fixture's hidden=16 too)
+    assert [row.split(" | ")[3] for row in rows] == ["hidden=16", "deep_supervision=true, hidden=16, kg_dropout=0.1, "
+                                                                  "new_task_init=ridge"]
     r = record["records"][0]
     assert rows[0].split(" | ")[6:10] == [f"{100 * r['test_roc_auc']:.1f}", f"{100 * r['flipped_roc_auc']:.1f}",
                                           f"{100 * (r['test_roc_auc'] - r['flipped_roc_auc']):+.1f}",
@@ -93,3 +96,15 @@ def test_support_sizes_at_test_and_in_a_training_episode(script):
     shots = script.support_sizes(Y, draw, [0, 1, 2, 4], batch_size=2, support_ratio=0.5, episode_shots=2)
     assert shots["test_support"] == 2 and shots["episode_support"] == 2
     assert shots["episode_support_positive"] == pytest.approx(2 / 3)
+
+
+def test_informed_share_counts_the_pairs_of_new_tasks_whose_support_shows_both_labels(script):
+    n = 40
+    Y = torch.stack([torch.arange(n) % 2, torch.zeros(n), torch.arange(n) % 3 == 0], 1).float()
+    draw = EvalDraw(heldout=torch.tensor([False, False, True]), support=torch.tensor([0]),
+                    support_shown=torch.tensor([[False, False, True]]), aux={})
+    config = TrainConfig(dataset="sider", setting="meta", batch_size=n)
+    # one episode: seen tasks 0 (both labels on any half of the rows) and 1 (only negatives) are new and
+    # queried on the same query rows; only task 0's pairs are kept
+    assert script.informed_share(Y, draw, list(range(n)), config) == 0.5
+    assert script.informed_share(Y[:, [0, 0, 2]], draw, list(range(n)), config) == 1.0
