@@ -208,6 +208,8 @@ def identity_key(config: TrainConfig) -> str:
     ``default`` if none; ``k=v,k=v`` (sorted) if short and plain; else ``cfg-<hash>`` of them.
     Dataset, setting and layers are folders of their own; seeds, out, device and cache dir
     do not change what a run computes.
+    Changing a TrainConfig default renames every run this names; tests/experiments/test_grid.py
+    pins the names of Table 1's runs so that such a change cannot land unnoticed.
     """
     diff = changed_options(config)
     if not diff:

@@ -115,3 +115,19 @@ def test_shipped_configs_load(monkeypatch):
     for name in ("fig4", "table5"):
         exp = load_experiment(root / "experiments" / "configs" / f"{name}.yaml")
         assert {r.dir for r in exp.runs("runs") if r.method == "MetaLink"} == t1
+
+
+def test_finished_runs_keep_their_folders(monkeypatch):
+    """A run folder is named by the options that differ from TrainConfig's defaults, so changing a default
+    would rename every finished run (and the runner would train them all again). The names of the paper's
+    MetaLink and of the Table 1 variants are pinned here: a change of a default fails this test, and must
+    then keep the folder names (name runs against the old defaults) before it lands."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    table1 = load_experiment(root / "experiments" / "configs" / "table1.yaml",
+                             Overrides(datasets=("toxcast",), settings=("meta",), seeds=(0,), layers=2))
+    keys = {r.method: r.dir.parent.parent.name for r in table1.runs("runs")}
+    assert keys["MetaLink"] == "default" and keys["Baseline++"] == "model=baseline++"
+    assert keys["MetaLink (labels init+deep supervision+ridge)"] == \
+        "data_init=labels,deep_supervision=true,new_task_init=ridge"
+    assert keys["MetaLink (authors' held-out tasks)"] == "heldout_tasks=last"
