@@ -109,7 +109,7 @@ def test_queried_test_labels_never_change_a_prediction(tmp_path, setting, layer,
 @pytest.mark.parametrize(("setting", "episode_query"),
                          [("meta", "all"), ("relational-meta", "all"), ("meta", "informed")])
 def test_heldout_labels_never_reach_a_training_graph(tmp_path, monkeypatch, setting, episode_query):
-    seen_masks = []
+    seen_masks, informed = [], []
     original = train_module.forward_block
 
     def spy(model, block, **kwargs):
@@ -118,7 +118,6 @@ def test_heldout_labels_never_reach_a_training_graph(tmp_path, monkeypatch, sett
             informed.append(_informed_new_tasks_only(block))
         return original(model, block, **kwargs)
 
-    informed = []
     monkeypatch.setattr(train_module, "forward_block", spy)
     _trained(tmp_path, setting, shots=64, episode_query=episode_query)
     # --episode-query informed queries a new task only where its support shows a positive and a negative
