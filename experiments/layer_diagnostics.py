@@ -19,7 +19,7 @@ import torch
 from metalink_dgl.engine import evaluate, load_model, prepare_data
 from metalink_dgl.errors import MetaLinkError
 from metalink_dgl.experiments.diagnostics import diagnostics_main
-from metalink_dgl.experiments.grid import changed_options, format_options
+from metalink_dgl.experiments.naming import changed_options, format_options
 from metalink_dgl.experiments.stats import machine_line
 from metalink_dgl.kg import EvalDraw, get_setting
 from metalink_dgl.nn import MetaLink

@@ -219,6 +219,7 @@ class TrainConfig:
         images = self.kind != "molecules"
         encoders = IMAGE_ENCODERS if images else ENCODERS
         meta = SETTINGS.get(self.setting, SETTINGS["standard"]).meta
+        meta_episodes = meta and self.kind != "fewshot" and self.model == "metalink"  # MetaLink trains on episodes
         checks = [
             (not images or self.data_root is not None,
              f"--dataset {self.dataset} needs --data-root, the folder that holds the data"),
@@ -271,16 +272,16 @@ class TrainConfig:
             (self.heldout_tasks in HELDOUT_PICKS,
              f"--heldout-tasks {self.heldout_tasks!r} is not one of {', '.join(HELDOUT_PICKS)}"),
             (0.0 < self.support_ratio < 1.0, f"--support-ratio {self.support_ratio} must be in (0, 1)"),
-            (not self.episode_heads or (meta and self.kind != "fewshot" and self.model == "metalink"),
+            (not self.episode_heads or meta_episodes,
              "--episode-heads changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.shots >= 1, f"--shots {self.shots} must be at least 1"),
-            (self.episode_shots is None or (meta and self.kind != "fewshot" and self.model == "metalink"),
+            (self.episode_shots is None or meta_episodes,
              "--episode-shots changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.episode_shots is None or self.episode_shots >= 1,
              f"--episode-shots {self.episode_shots} must be at least 1"),
             (self.episode_query in EPISODE_QUERIES,
              f"--episode-query {self.episode_query!r} is not one of {', '.join(EPISODE_QUERIES)}"),
-            (self.episode_query == "all" or (meta and self.kind != "fewshot" and self.model == "metalink"),
+            (self.episode_query == "all" or meta_episodes,
              "--episode-query changes MetaLink's training episodes in --setting meta and relational-meta"),
             (self.episode_embed in EPISODE_EMBEDS,
              f"--episode-embed {self.episode_embed!r} is not one of {', '.join(EPISODE_EMBEDS)}"),

@@ -15,8 +15,9 @@
 """
 
 from .collect import collect
-from .grid import Experiment, Method, Overrides, Run, load_experiment, run_dir
+from .grid import Experiment, Method, Overrides, Run, load_experiment
 from .kept import Kept, kept_results
+from .naming import run_dir
 from .render import render, update_readme, write_results
 from .runner import Outcome, run_experiment
 from .selection import choose

@@ -23,18 +23,12 @@ Example (``experiments/configs/table5.yaml``)::
 A method may restrict the settings (``settings: [standard]``) or datasets it runs on. A
 method that fixes ``layers`` (``ERM: {layers: 0}``) is not searched over ``select.layers``.
 
-A run's directory is a function of its config only, ``<runs>/<dataset>/<setting>/<key>/L<k>``
-(``train`` adds ``seed_<s>/``), where ``<key>`` spells the options that differ from the
-TrainConfig defaults (``default`` if none). Identical configs of different experiments or
-methods therefore share one directory: Table 5's MetaLink runs are Table 1's relational ones,
-and a ``--epochs 1`` quick look never lands in a full run's directory.
+A run's directory is a function of its config only (:func:`~metalink_dgl.experiments.naming.run_dir`),
+so identical configs of different experiments or methods share one directory.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -45,14 +39,13 @@ from ..data import BUNDLED
 from ..engine.config import TrainConfig
 from ..errors import MetaLinkError
 from ..kg.settings import SETTINGS
+from .naming import NOT_IDENTITY, TRAIN_DEFAULTS, run_dir
 
 #: Keys a config file may have at its top level.
 TOP_KEYS = ("name", "title", "notes", "datasets", "settings", "seeds", "base", "select", "methods", "evaluate",
             "report", "paper")
 #: TrainConfig options the grid sets itself; an override of them is an error.
 GRID_OWNED = ("dataset", "setting", "seeds", "out")
-#: Options that do not change what a run computes, left out of its identity.
-NOT_IDENTITY = ("seeds", "out", "device", "cache_dir")
 #: Test-time sweeps a config may ask for (``evaluate:``): checkpoint re-scored at each value.
 SWEEPS = ("aux_ratio", "leave_one_out")
 #: Report kinds (``report: {kind: ...}``), see :mod:`metalink_dgl.experiments.render`.
@@ -61,7 +54,6 @@ REPORT_KINDS = ("table", "task-correlation", "aux-ratio", "endpoints", "ablation
 REPORT_KEYS = ("kind", "dataset", "n_tasks", "correlation", "compare", "reference")
 
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
-_DEFAULTS = TrainConfig().to_dict()
 
 
 @dataclass(frozen=True)
@@ -170,7 +162,7 @@ class Experiment:
             return [self.overrides.layers]
         if self.select_layers:
             return list(self.select_layers)
-        return [int({**_DEFAULTS, **self.base, **self.overrides.options}["layers"])]
+        return [int({**TRAIN_DEFAULTS, **self.base, **self.overrides.options}["layers"])]
 
     def options(self, method: str) -> dict:
         """TrainConfig options of ``method`` before the grid's own keys: base, method, command line."""
@@ -194,43 +186,6 @@ class Experiment:
             return TrainConfig(**options).validate()
         except MetaLinkError as err:
             raise MetaLinkError(f"{self.path}: {where}: {err}") from None
-
-
-def run_dir(runs_dir: str | Path, config: TrainConfig) -> Path:
-    """``<runs>/<dataset>/<setting>/<key>/L<layers>``: a function of the config alone (see module doc)."""
-    dataset = Path(config.dataset).name.split(".")[0]
-    return Path(runs_dir) / dataset / config.setting / identity_key(config) / f"L{config.layers}"
-
-
-def identity_key(config: TrainConfig) -> str:
-    """The options of ``config`` that differ from the defaults, as a folder name.
-
-    ``default`` if none; ``k=v,k=v`` (sorted) if short and plain; else ``cfg-<hash>`` of them.
-    Dataset, setting and layers are folders of their own; seeds, out, device and cache dir
-    do not change what a run computes.
-    Changing a TrainConfig default renames every run this names; tests/experiments/test_grid.py
-    pins the names of Table 1's runs so that such a change cannot land unnoticed.
-    """
-    diff = changed_options(config)
-    if not diff:
-        return "default"
-    text = format_options(diff)
-    if len(text) <= 80 and re.fullmatch(r"[A-Za-z0-9_.=,+-]+", text):
-        return text
-    return "cfg-" + hashlib.sha1(json.dumps(diff, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def format_options(options: dict, sep: str = ",") -> str:
-    """``k=v`` of each option, sorted by name, joined by ``sep``; a string value as is, any other as JSON
-    (``deep_supervision=true``): how run folders and the diagnostics tables name a configuration."""
-    return sep.join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(options.items()))
-
-
-def changed_options(config: TrainConfig) -> dict:
-    """Options of ``config`` that differ from the TrainConfig defaults, except the grid's own
-    (dataset, setting, layers) and those that do not change results (seeds, out, device, cache dir)."""
-    own = ("dataset", "setting", "layers", *NOT_IDENTITY)
-    return {k: v for k, v in config.to_dict().items() if k not in own and v != _DEFAULTS.get(k)}
 
 
 def load_experiment(path: str | Path, overrides: Overrides | None = None) -> Experiment:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MetaLinkError
-from .grid import Experiment, changed_options
+from .grid import Experiment
+from .naming import changed_options
 from .selection import group_runs
 
 

@@ -32,8 +32,9 @@ from tqdm.auto import tqdm
 from ..engine.build import prepare_data
 from ..engine.config import TrainConfig
 from ..errors import MetaLinkError
-from .grid import NOT_IDENTITY, Experiment, Run
+from .grid import Experiment, Run
 from .jobs import evaluate_spec, run_job, train_spec
+from .naming import NOT_IDENTITY
 from .selection import choose, eval_path, group_runs
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
