@@ -1,4 +1,4 @@
-"""Table 3's analysis: tasks ranked by their correlation with the others, two cells compared per task."""
+"""Analyses of a results dict: Table 3's task correlations, the ablation screening and the default decision."""
 
 from __future__ import annotations
 
@@ -99,3 +99,49 @@ def screening(results: dict) -> list[dict]:
         won = [d for d, x in delta.items() if x is not None and x > 0]
         verdicts.append({"method": method, "delta_val": delta, "won": won, "finalist": len(won) > 1})
     return verdicts
+
+
+def default_decision(results: dict) -> list[dict]:
+    """The full protocol's answer, per candidate, to "does it replace the default?" (a ``table`` report).
+
+    The default is ``report.default``, the candidates ``report.candidates`` (those in the grid). A
+    candidate replaces the default only if its validation mean is above the default's in every
+    (dataset, setting) cell the candidate runs in, each with every seed of the grid finished for
+    both: one lost cell decides against it; a cell where either misses a seed is pending. Test
+    numbers play no part.
+
+    Returns
+    -------
+    list of dict, one per candidate: ``method``, ``cells`` (list of {``dataset``, ``setting``,
+    ``delta_val``: candidate minus default, or None while pending}), ``won``, ``lost`` (lists of
+    (dataset, setting)), ``pending`` (int), ``mean_delta_val`` (over the decided cells, or None),
+    ``verdict`` ("yes", "no" or "pending").
+    """
+    grid, report = results["grid"], results["report"]
+    default = report.get("default")
+    if default not in grid["methods"]:
+        return []
+    cells = {(c["dataset"], c["setting"], c["method"]): c for c in results["cells"]}
+
+    def finished(dataset: str, setting: str, method: str) -> dict | None:
+        cell = cells.get((dataset, setting, method))
+        return cell if cell and cell["seeds"] and not cell["missing_seeds"] else None
+
+    decisions = []
+    for method in (m for m in report.get("candidates", []) if m in grid["methods"]):
+        scope = grid["methods"][method]
+        compared = []
+        for dataset in scope["datasets"] or grid["datasets"]:
+            for setting in (s for s in grid["settings"] if s in (scope["settings"] or grid["settings"])):
+                ours, theirs = finished(dataset, setting, method), finished(dataset, setting, default)
+                delta = ours["val"]["mean"] - theirs["val"]["mean"] if ours and theirs else None
+                compared.append({"dataset": dataset, "setting": setting, "delta_val": delta})
+        decided = [c for c in compared if c["delta_val"] is not None]
+        won = [(c["dataset"], c["setting"]) for c in decided if c["delta_val"] > 0]
+        lost = [(c["dataset"], c["setting"]) for c in decided if c["delta_val"] <= 0]
+        pending = len(compared) - len(decided)
+        decisions.append({
+            "method": method, "cells": compared, "won": won, "lost": lost, "pending": pending,
+            "mean_delta_val": float(np.mean([c["delta_val"] for c in decided])) if decided else None,
+            "verdict": "no" if lost else "pending" if pending or not compared else "yes"})
+    return decisions

@@ -51,7 +51,7 @@ SWEEPS = ("aux_ratio", "leave_one_out")
 #: Report kinds (``report: {kind: ...}``), see :mod:`metalink_dgl.experiments.render`.
 REPORT_KINDS = ("table", "task-correlation", "aux-ratio", "endpoints", "ablation")
 #: Keys of ``report:``: ``kind`` and the options of the kinds (see the report module).
-REPORT_KEYS = ("kind", "dataset", "n_tasks", "correlation", "compare", "reference")
+REPORT_KEYS = ("kind", "dataset", "n_tasks", "correlation", "compare", "reference", "default", "candidates")
 
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
 
@@ -225,7 +225,7 @@ def load_experiment(path: str | Path, overrides: Overrides | None = None) -> Exp
     check.keys(evaluate, SWEEPS, "evaluate")
     evaluate = {k: [check.float(v, f"evaluate.{k}") for v in check.list(vals, f"evaluate.{k}")]
                 for k, vals in evaluate.items()}
-    report = check.report(raw.get("report") or {}, bool(evaluate))
+    report = check.report(raw.get("report") or {}, bool(evaluate), list(methods))
     experiment = Experiment(
         path=path, name=str(raw.get("name") or path.stem), title=str(raw.get("title") or path.stem),
         notes=str(raw.get("notes") or "").strip(), datasets=[str(d) for d in check.list(raw["datasets"], "datasets")],
@@ -320,7 +320,7 @@ class _Checker:
             scope["paper"] = str(spec.pop("paper"))
         return Method(name, spec, **scope)  # options checked once --methods has chosen (see _apply)
 
-    def report(self, value: Any, has_sweep: bool) -> dict:
+    def report(self, value: Any, has_sweep: bool, methods: list[str]) -> dict:
         report = self.mapping(value, "report")
         self.keys(report, REPORT_KEYS, "report")
         kind = report.get("kind", "table")
@@ -334,6 +334,13 @@ class _Checker:
                 and all(isinstance(c, dict) and set(c) == {"setting", "method"} for c in compare)):
             self.fail("report.compare", "kind task-correlation needs two cells: "
                       "[{setting: standard, method: ERM}, {setting: relational, method: MetaLink}]")
+        if "default" in report or "candidates" in report:
+            if kind != "table" or not ("default" in report and "candidates" in report):
+                self.fail("report", f"default and candidates go together, in kind table (not {kind})")
+            named = [report["default"], *self.list(report["candidates"], "report.candidates")]
+            unknown = [str(m) for m in named if m not in methods]
+            if unknown:
+                self.fail("report", f"default/candidates name methods not in the config: {', '.join(unknown)}")
         return report
 
     def options(self, d: dict, where: str) -> dict:

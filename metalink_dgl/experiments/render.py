@@ -3,7 +3,9 @@ the Markdown follows.
 
 Report kinds (``report: {kind: ...}`` in the config):
 
-* ``table`` (Tables 1 and 5): per dataset, a row per (setting, method): ours | paper | Δ;
+* ``table`` (Tables 1 and 5): per dataset, a row per (setting, method): ours | paper | Δ; with
+  ``report.candidates``, the default decision
+  (:func:`~metalink_dgl.experiments.analysis.default_decision`);
 * ``task-correlation`` (Table 3): tasks ranked by their average Pearson correlation with
   the others; per-task ROC-AUC of a baseline cell vs a MetaLink cell, and a heat map;
 * ``aux-ratio`` (Figure 4): the chosen checkpoints re-scored at several test auxiliary
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from ..errors import MetaLinkError
 from ..io import atomic_write_json, atomic_write_text
-from .analysis import picks_text, screening
+from .analysis import default_decision, picks_text, screening
 from .figures import figure_files, plot_figures
 from .stats import MISSING, SCALE, machine_line
 
@@ -167,7 +169,36 @@ def _render_table(r: dict, image_prefix: str) -> list[str]:
                 if (row.get("dataset"), row.get("setting")) == (dataset, setting) and row["method"] not in ours_methods:
                     lines.append(f"| {setting} | {row['method']} | not run here | | | {_paper(row)} | | | |")
         lines.append("")
+    lines += _render_decision(r)
     return lines + [f"![{r['title']}]({image_prefix}{name})" for name in figure_files(r)] + [""]
+
+
+def _render_decision(r: dict) -> list[str]:
+    decisions = default_decision(r)
+    if not decisions:
+        return []
+    default, datasets = r["report"]["default"], r["grid"]["datasets"]
+
+    def delta(c: dict) -> str:
+        return f"{c['setting']} " + ("…" if c["delta_val"] is None else f"{SCALE * c['delta_val']:+.2f}")
+
+    def verdict(d: dict) -> str:
+        if d["verdict"] == "no":
+            return "no: loses " + ", ".join(f"{ds} {setting}" for ds, setting in d["lost"])
+        return "yes" if d["verdict"] == "yes" else f"pending ({d['pending']} cell{'s' * (d['pending'] != 1)})"
+
+    lines = ["## Default decision", "",
+             f"A candidate replaces {default} as the default only if its validation mean is above {default}'s in "
+             "every (dataset, setting) cell it runs in, each with every seed finished for both: one lost cell "
+             "decides against it. Δ val x100 per cell (… : a seed still missing); test numbers play no part.", "",
+             f"| candidate | {' | '.join(datasets)} | won / lost / pending | mean Δ val | replaces {default} |",
+             "|" + " --- |" * (len(datasets) + 4)]
+    for d in decisions:
+        cells = " | ".join("; ".join(delta(c) for c in d["cells"] if c["dataset"] == ds) or MISSING for ds in datasets)
+        mean = MISSING if d["mean_delta_val"] is None else f"{SCALE * d['mean_delta_val']:+.1f}"
+        lines.append(f"| {d['method']} | {cells} | {len(d['won'])} / {len(d['lost'])} / {d['pending']} | {mean} | "
+                     f"{verdict(d)} |")
+    return lines + [""]
 
 
 def _render_ablation(r: dict, image_prefix: str) -> list[str]:

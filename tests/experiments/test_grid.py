@@ -77,6 +77,10 @@ def test_filters(write_config):
     (GRID + "report: {kind: aux-ratio}", "kind aux-ratio needs evaluate"),
     (GRID + "report: {kind: task-correlation, compare: [{setting: standard}]}", "report.compare: kind task-corr"),
     (GRID + "report: {knd: table}", "report: unknown key 'knd'"),
+    (GRID + "report: {default: MetaLink, candidates: [shard]}", "report: default/candidates name methods not in the "
+     "config: shard"),
+    (GRID + "report: {candidates: [shared]}", "report: default and candidates go together, in kind table"),
+    (GRID + "report: {kind: ablation, default: MetaLink, candidates: [shared]}", "in kind table \\(not ablation"),
     (GRID.replace("ERM: {", "'ERM, no KG': {"), "the name 'ERM, no KG' has a comma"),
 ])
 def test_bad_config_is_one_line_error_naming_the_file(write_config, text, match):

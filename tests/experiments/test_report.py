@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from metalink_dgl.errors import MetaLinkError
-from metalink_dgl.experiments import collect, load_experiment, render, write_results
-from metalink_dgl.experiments.analysis import screening
+from metalink_dgl.experiments import Overrides, collect, load_experiment, render, write_results
+from metalink_dgl.experiments.analysis import default_decision, screening
 from metalink_dgl.experiments.figures import draw_figure
 from metalink_dgl.experiments.render import README_BEGIN, README_END
 from metalink_dgl.experiments.runner import check_existing
@@ -236,3 +236,46 @@ def test_ablation_report_screens_variants_on_validation_only(write_config, tmp_p
             pytest.approx(-70.0)
     finally:
         plt.close(fig)
+
+
+DECISION = """
+name: dec
+title: Default decision
+datasets: [sider, tox21]
+settings: [relational, meta]
+seeds: [0, 1]
+methods:
+  MetaLink: {layers: 2}
+  winner: {layers: 2, aggregate: sum}
+  loser: {layers: 2, aggregate: signed}
+  unfinished: {layers: 2, label_term: source, settings: [meta]}
+  LaF: {model: labels-as-features, layers: 0, settings: [relational]}
+report: {kind: table, default: MetaLink, candidates: [winner, loser, unfinished]}
+"""
+
+
+def test_default_decision_needs_a_validation_win_in_every_cell(write_config, tmp_path):
+    exp = load_experiment(write_config(DECISION, "dec"))
+    validation = {"MetaLink": 0.70, "winner": 0.71, "loser": 0.75, "unfinished": 0.72, "LaF": 0.90}
+    for run in exp.runs(tmp_path / "runs"):
+        if run.method == "unfinished" and (run.dataset, run.seed) == ("tox21", 1):
+            continue  # one seed of one cell missing: that cell is pending
+        lost = (run.method, run.dataset, run.setting) == ("loser", "tox21", "meta")
+        val = 0.69 if lost else validation[run.method]
+        _fake_metrics(run, val, 1.0 - val)  # test runs the other way round: it must not matter
+    results = collect(exp, tmp_path / "runs")
+    decisions = {d["method"]: d for d in default_decision(results)}
+    assert list(decisions) == ["winner", "loser", "unfinished"]  # LaF is no candidate
+    assert decisions["winner"]["verdict"] == "yes" and len(decisions["winner"]["won"]) == 4
+    assert decisions["winner"]["mean_delta_val"] == pytest.approx(0.01)
+    assert decisions["loser"]["verdict"] == "no" and decisions["loser"]["lost"] == [("tox21", "meta")]
+    assert decisions["unfinished"]["verdict"] == "pending" and decisions["unfinished"]["pending"] == 1
+    assert [c["setting"] for c in decisions["unfinished"]["cells"]] == ["meta", "meta"]  # its settings only
+    md = render(results)
+    assert "| winner | relational +1.00; meta +1.00 | relational +1.00; meta +1.00 | 4 / 0 / 0 | +1.0 | yes |" in md
+    assert "| loser | relational +5.00; meta +5.00 | relational +5.00; meta -1.00 | 3 / 1 / 0 | +3.5 | no: loses " \
+           "tox21 meta |" in md
+    assert "| unfinished | meta +2.00 | meta … | 1 / 0 / 1 | +2.0 | pending (1 cell) |" in md
+    # with the default left out by --methods there is nothing to decide against
+    subset = collect(load_experiment(write_config(DECISION, "dec"), Overrides(methods=("winner",))), tmp_path / "runs")
+    assert default_decision(subset) == [] and "## Default decision" not in render(subset)
