@@ -341,6 +341,8 @@ class _Checker:
             unknown = [str(m) for m in named if m not in methods]
             if unknown:
                 self.fail("report", f"default/candidates name methods not in the config: {', '.join(unknown)}")
+            if report["default"] in named[1:]:
+                self.fail("report.candidates", f"{report['default']} is the default, not a candidate")
         return report
 
     def options(self, d: dict, where: str) -> dict:

@@ -80,6 +80,7 @@ def test_filters(write_config):
     (GRID + "report: {default: MetaLink, candidates: [shard]}", "report: default/candidates name methods not in the "
      "config: shard"),
     (GRID + "report: {candidates: [shared]}", "report: default and candidates go together, in kind table"),
+    (GRID + "report: {default: shared, candidates: [ERM, shared]}", "report.candidates: shared is the default"),
     (GRID + "report: {kind: ablation, default: MetaLink, candidates: [shared]}", "in kind table \\(not ablation"),
     (GRID.replace("ERM: {", "'ERM, no KG': {"), "the name 'ERM, no KG' has a comma"),
 ])
