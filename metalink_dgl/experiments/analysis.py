@@ -117,25 +117,21 @@ def default_decision(results: dict) -> list[dict]:
     (dataset, setting)), ``pending`` (int), ``mean_delta_val`` (over the decided cells, or None),
     ``verdict`` ("yes", "no" or "pending").
     """
-    grid, report = results["grid"], results["report"]
+    report = results["report"]
     default = report.get("default")
-    if default not in grid["methods"]:
+    if default not in results["grid"]["methods"]:
         return []
-    cells = {(c["dataset"], c["setting"], c["method"]): c for c in results["cells"]}
 
-    def finished(dataset: str, setting: str, method: str) -> dict | None:
-        cell = cells.get((dataset, setting, method))
-        return cell if cell and cell["seeds"] and not cell["missing_seeds"] else None
+    def finished(cell: dict | None) -> bool:
+        return bool(cell and cell["seeds"] and not cell["missing_seeds"])
 
     decisions = []
-    for method in (m for m in report.get("candidates", []) if m in grid["methods"]):
-        scope = grid["methods"][method]
+    for method in (m for m in report.get("candidates", []) if m in results["grid"]["methods"]):
         compared = []
-        for dataset in scope["datasets"] or grid["datasets"]:
-            for setting in (s for s in grid["settings"] if s in (scope["settings"] or grid["settings"])):
-                ours, theirs = finished(dataset, setting, method), finished(dataset, setting, default)
-                delta = ours["val"]["mean"] - theirs["val"]["mean"] if ours and theirs else None
-                compared.append({"dataset": dataset, "setting": setting, "delta_val": delta})
+        for ours in (c for c in results["cells"] if c["method"] == method):  # the cells it runs in
+            theirs = find_cell(results["cells"], ours["dataset"], ours["setting"], default)
+            delta = ours["val"]["mean"] - theirs["val"]["mean"] if finished(ours) and finished(theirs) else None
+            compared.append({"dataset": ours["dataset"], "setting": ours["setting"], "delta_val": delta})
         decided = [c for c in compared if c["delta_val"] is not None]
         won = [(c["dataset"], c["setting"]) for c in decided if c["delta_val"] > 0]
         lost = [(c["dataset"], c["setting"]) for c in decided if c["delta_val"] <= 0]
